@@ -1,0 +1,5 @@
+import sys
+
+from pushfake.cli import main
+
+sys.exit(main())

@@ -1,0 +1,131 @@
+"""The `pushfake` command: `serve`, `spec` and `check-fixtures`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pushfake import __version__
+from pushfake.core.fixtures import FixtureError
+from pushfake.core.spec import ApiSpec
+
+SPECS = {"leanplum": "leanplum.yaml"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pushfake", description="A fake of the Leanplum and D·engage push APIs.")
+    parser.add_argument("--version", action="version", version=f"pushfake {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the fake server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    serve.add_argument("--fixtures", metavar="PATH", help="fixtures file (YAML or JSON); default: the built-in world")
+    serve.add_argument("--seed", type=int, help="seed for every random choice (default: the fixtures' seed)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+
+    spec = commands.add_parser("spec", help="print a vendor spec, or the behaviours it marks as assumed")
+    spec.add_argument("--vendor", choices=sorted(SPECS), default="leanplum")
+    spec.add_argument("--assumptions", action="store_true", help="list every behaviour marked x-pushfake-fidelity: assumed")
+    spec.add_argument("--fidelity", choices=["documented", "recorded", "assumed"], help="list marks of this level")
+    spec.add_argument("--json", action="store_true", help="print the list as JSON")
+
+    check = commands.add_parser("check-fixtures", help="check a fixtures file and exit")
+    check.add_argument("path")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "spec":
+        return _spec(args)
+    return _check_fixtures(args.path)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pushfake.app import create_app
+    from pushfake.fake import Fake
+
+    try:
+        fake = Fake(fixtures=args.fixtures, seed=args.seed)
+    except FixtureError as exc:
+        print(f"pushfake: {exc}", file=sys.stderr)
+        return 2
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"pushfake: cannot bind {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    base = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{port}"
+    print(f"pushfake {__version__} listening on {base}", flush=True)
+    print(f"  fixtures: {fake.fixtures_label}; seed {fake.seed}", flush=True)
+    for app in fake.leanplum.state.apps():
+        print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
+              f"development key={app.development_key}", flush=True)
+    config = uvicorn.Config(create_app(fake), log_level=args.log_level, access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    with _graceful_signals(server):
+        server.run(sockets=[sock])
+    print("pushfake stopped", flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _graceful_signals(server: Any) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server gracefully and `serve` exits 0.
+
+    uvicorn re-raises a caught signal after shutting down, which turns a clean stop into a
+    non-zero exit; CI scripts that stop a background fake expect success.
+    """
+    server.capture_signals = contextlib.nullcontext
+    previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _spec(args: argparse.Namespace) -> int:
+    spec = ApiSpec.from_resource(SPECS[args.vendor])
+    level = "assumed" if args.assumptions else args.fidelity
+    if level is None:
+        from pushfake.core.resources import openapi_document
+
+        sys.stdout.write(openapi_document(SPECS[args.vendor]).read_text(encoding="utf-8"))
+        return 0
+    marks = [m for m in spec.fidelity_marks() if m.fidelity == level]
+    if args.json:
+        print(json.dumps([m.__dict__ for m in marks], indent=2))
+        return 0
+    print(f"{len(marks)} {level} behaviours in openapi/{SPECS[args.vendor]}:")
+    for mark in marks:
+        print(f"- {mark.summary or mark.pointer}")
+        print(f"    where: {mark.pointer}")
+        if mark.basis:
+            print(f"    basis: {mark.basis}")
+    return 0
+
+
+def _check_fixtures(path: str) -> int:
+    from pushfake.fake import Fake
+
+    try:
+        Fake(fixtures=path)
+    except FixtureError as exc:
+        print(f"pushfake: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: OK")
+    return 0

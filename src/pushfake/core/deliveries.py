@@ -1,0 +1,94 @@
+"""Deliveries: one canonical record per push that would reach one device.
+
+Vendors create deliveries while answering a send (state `queued`) and hand them to the
+delivery queue *after* the response has gone out, as the real services do. The simulated
+device gateway (a later component) consumes that queue; until it is attached, handed-off
+deliveries stay `queued` and can be inspected here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pushfake.core.clock import Clock
+from pushfake.core.rng import SeededRandom
+from pushfake.core.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    state: str  # queued, sending, delivered, failed
+    at: float
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    id: str
+    vendor: str  # "leanplum" or "dengage"
+    app_id: str
+    send_id: str  # Leanplum message id, D·engage tracking id
+    user_id: str
+    device_id: str
+    platform: str  # apns, fcm, webpush
+    token: Any
+    payload: dict[str, Any]
+    timeline: list[StateChange] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return self.timeline[-1].state
+
+
+Consumer = Callable[[list[str]], None]
+
+
+class DeliveryQueue:
+    """Records deliveries in the store and hands their ids to whoever consumes them."""
+
+    def __init__(self, store: Store, clock: Clock, rng: SeededRandom) -> None:
+        self._table = store.table("deliveries")
+        self._clock = clock
+        self._rng = rng
+        self._consumer: Consumer | None = None
+        self.handed_off: list[str] = []
+
+    def new_id(self) -> str:
+        return self._rng.uuid4()
+
+    def record(self, delivery: Delivery) -> None:
+        """Store `delivery` as queued (not yet handed off)."""
+        delivery.timeline.append(StateChange("queued", self._clock.now()))
+        self._table.put(delivery.id, delivery)
+
+    def hand_off(self, ids: Iterable[str]) -> None:
+        """Give recorded deliveries to the consumer; called after the response is sent."""
+        batch = list(ids)
+        self.handed_off.extend(batch)
+        if self._consumer is not None and batch:
+            self._consumer(batch)
+
+    def attach(self, consumer: Consumer | None) -> None:
+        self._consumer = consumer
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        return self._table.get(delivery_id)
+
+    def find(
+        self,
+        *,
+        vendor: str | None = None,
+        app_id: str | None = None,
+        send_id: str | None = None,
+        user_id: str | None = None,
+        device_id: str | None = None,
+    ) -> list[Delivery]:
+        """Deliveries matching every filter given, oldest first."""
+        wanted = {"vendor": vendor, "app_id": app_id, "send_id": send_id,
+                  "user_id": user_id, "device_id": device_id}
+        filters = [(k, v) for k, v in wanted.items() if v is not None]
+        rows = [d for d in self._table.values() if all(getattr(d, k) == v for k, v in filters)]
+        rows.sort(key=lambda d: d.timeline[0].at)
+        return rows

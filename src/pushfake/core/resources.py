@@ -1,0 +1,19 @@
+"""Data the installed package needs at run time: the OpenAPI documents and default fixtures.
+
+They ship inside the wheel (`pushfake/openapi`, `pushfake/fixtures`); in a checkout those two
+folders are links to the top-level `openapi/` and `fixtures/`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+
+def openapi_document(name: str) -> Traversable:
+    """The spec file `name` (e.g. ``leanplum.yaml``)."""
+    return resources.files("pushfake") / "openapi" / name
+
+
+def default_fixtures() -> Traversable:
+    return resources.files("pushfake") / "fixtures" / "default.yaml"

@@ -1,0 +1,62 @@
+"""`Fake`: everything one fake holds (store, clock, seed, deliveries, vendor services).
+
+The same `Fake` serves every transport: the ASGI app from `create_app`, a uvicorn server
+(`pushfake serve`) and in-process test clients.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pushfake.core.clock import Clock, SystemClock
+from pushfake.core.deliveries import DeliveryQueue
+from pushfake.core.fixtures import read_fixtures
+from pushfake.core.rng import SeededRandom
+from pushfake.core.spec import ApiSpec
+from pushfake.core.store import MemoryStore, Store
+from pushfake.leanplum.service import LeanplumService
+from pushfake.leanplum.state import LeanplumState
+from pushfake.leanplum.world import build_world
+
+
+class Fake:
+    """A fake loaded with a world. Keyword-only; every argument has a working default.
+
+    - `fixtures`: path of a fixtures file (YAML or JSON); None for the default world.
+    - `seed`: seeds every random draw; None takes the fixtures' `seed` (default 0).
+    - `clock`: `SystemClock()` by default; pass a `ManualClock` to pin time.
+    - `store`: `MemoryStore()` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        fixtures: str | Path | None = None,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        store: Store | None = None,
+    ) -> None:
+        label, document = read_fixtures(fixtures)
+        self.fixtures_label = label
+        self.seed = seed if seed is not None else int(document.get("seed", 0))
+        self.clock = clock if clock is not None else SystemClock()
+        self.store = store if store is not None else MemoryStore()
+        self.rng = SeededRandom(self.seed)
+        self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
+        self.leanplum = LeanplumService(
+            state=LeanplumState(self.store),
+            world=build_world(label, document.get("leanplum", {})),
+            spec=ApiSpec.from_resource("leanplum.yaml"),
+            clock=self.clock,
+            rng=self.rng,
+            deliveries=self.deliveries,
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the world the fake started with, and the same seed."""
+        with self.store.transaction():
+            self.store.reset()
+            self.rng.reseed(self.seed)
+            self.deliveries.handed_off.clear()
+            self.leanplum.reset()

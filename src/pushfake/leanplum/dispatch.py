@@ -1,0 +1,86 @@
+"""The action table, derived from the Leanplum OpenAPI document.
+
+Which actions exist and which schema validates each comes from the spec: every path with
+`x-pushfake-action` (its POST JSON body schema) and every entry of the batch item's
+`x-pushfake-item-actions`. The handlers are a literal table in `actions`; start-up fails if
+the two disagree, so the spec and the fake cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pushfake.core.coercion import Coercer, CoercionError, coerce_params, coercers_for
+from pushfake.core.spec import ApiSpec, SchemaValidator
+from pushfake.leanplum import errors
+from pushfake.leanplum.actions import HANDLERS, Handler
+from pushfake.leanplum.errors import LeanplumError
+
+MULTI = "multi"
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    name: str
+    validator: SchemaValidator
+    coercers: dict[str, Coercer]
+    handler: Handler | None  # None for `multi`, which the service runs itself
+
+    def prepare(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate raw `params` against the spec, then normalise them; 400 on failure."""
+        if not self.validator.is_valid(params):
+            problem = self.validator.problem(params)
+            if problem is not None:
+                if problem.custom_message:
+                    raise LeanplumError(400, problem.custom_message)
+                if problem.kind == "missing":
+                    raise LeanplumError(400, errors.must_be_provided(problem.location))
+                raise LeanplumError(400, errors.invalid_value(problem.location, problem.detail))
+        try:
+            return coerce_params(params, self.coercers)
+        except CoercionError as exc:
+            name, _, detail = str(exc).partition(" ")
+            raise LeanplumError(400, errors.invalid_value(name.strip("'"), detail)) from None
+
+
+class ActionTable:
+    def __init__(self, spec: ApiSpec) -> None:
+        pointers = _action_schemas(spec)
+        expected = set(HANDLERS) | {MULTI}
+        if set(pointers) != expected:
+            raise RuntimeError(
+                f"{spec.name} and the Leanplum handlers disagree: only in the spec "
+                f"{sorted(set(pointers) - expected)}, only in the code {sorted(expected - set(pointers))}"
+            )
+        self._entries = {
+            name: ActionEntry(name, spec.validator(ptr), coercers_for(spec, ptr), HANDLERS.get(name))
+            for name, ptr in pointers.items()
+        }
+
+    def get(self, action: Any) -> ActionEntry:
+        if action is None or action == "":
+            raise LeanplumError(400, errors.must_be_provided("action"))
+        entry = self._entries.get(action) if isinstance(action, str) else None
+        if entry is None:
+            raise LeanplumError(400, errors.unknown_action(str(action)))
+        return entry
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+
+def _action_schemas(spec: ApiSpec) -> dict[str, str]:
+    found: dict[str, str] = {}
+    item_actions: dict[str, str] = {}
+    for path in spec.document["paths"].values():
+        action = path.get("x-pushfake-action")
+        if action is None:
+            continue
+        schema = path["post"]["requestBody"]["content"]["application/json"]["schema"]
+        found[action] = schema["$ref"]
+    for name, schema in spec.document["components"]["schemas"].items():
+        item_actions.update(schema.get("x-pushfake-item-actions", {}))
+    for name, pointer in item_actions.items():
+        found.setdefault(name, pointer)
+    return found

@@ -1,0 +1,33 @@
+"""Shared fixtures: an in-process fake with a pinned clock, a client on it, a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from pushfake import Fake, ManualClock, create_app
+from tests.support import LiveServer, serve_in_thread
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Fake:
+    return Fake(seed=7, clock=clock)
+
+
+@pytest.fixture
+def client(fake: Fake) -> Iterator[TestClient]:
+    with TestClient(create_app(fake), raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    """A real uvicorn server on a free loopback port, in a thread, with the default world."""
+    with serve_in_thread(Fake(seed=7)) as server:
+        yield server

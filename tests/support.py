@@ -1,0 +1,46 @@
+"""Test support: running a fake as a real server in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+
+from pushfake import Fake, create_app
+
+
+@dataclass
+class LiveServer:
+    url: str
+    fake: Fake
+
+    @property
+    def leanplum_url(self) -> str:
+        return f"{self.url}/api"
+
+
+@contextmanager
+def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
+    """`fake` served by uvicorn on a free loopback port until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(create_app(fake), log_level="warning", lifespan="off"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(512)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live pushfake server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}", fake)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -1,0 +1,75 @@
+"""`pushfake serve` as a user runs it: a real process, a free port, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import yaml
+
+from pushfake.cli import main
+
+
+def _spawn(*args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Start `pushfake serve`; return the process, its URL and its banner (up to the credentials)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pushfake", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first = process.stdout.readline()
+    assert "listening on http://127.0.0.1:" in first, first + process.stderr.read()
+    banner = first
+    while "Leanplum" not in banner.splitlines()[-1]:
+        banner += process.stdout.readline()
+    return process, first.rsplit(" ", 1)[-1].strip(), banner
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_on_a_free_port_answers_and_stops_cleanly(stop):
+    started = time.monotonic()
+    process, url, banner = _spawn("--seed", "3")
+    try:
+        response = httpx.get(f"{url}/api", params={
+            "action": "start", "appId": "app_pushfake", "clientKey": "prod_pushfake", "userId": "cli"})
+        assert response.status_code == 200 and response.json()["response"][0]["success"] is True
+        assert time.monotonic() - started < 10
+    finally:
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "prod_pushfake" in banner and "dev_pushfake" in banner, "the default credentials are printed"
+    assert "seed 3" in banner
+    assert out.strip().endswith("pushfake stopped")
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_a_bad_fixtures_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"leanplum": {"apps": [{"id": "x"}]}}), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pushfake", "serve", "--port", "0", "--fixtures", str(path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"{path}: leanplum.apps[0]: 'productionKey' is a required property" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_taken_port():
+    process, url, _ = _spawn()
+    try:
+        port = url.rsplit(":", 1)[1]
+        result = subprocess.run([sys.executable, "-m", "pushfake", "serve", "--port", port],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "cannot bind" in result.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+
+
+def test_check_fixtures(tmp_path, capsys):
+    assert main(["check-fixtures", os.fspath(tmp_path / "nope.yaml")]) == 1
+    assert "cannot read the file" in capsys.readouterr().err
