@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import signal
 import socket
@@ -74,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     for app in fake.leanplum.state.apps():
         print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
               f"development key={app.development_key}", flush=True)
+    gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
     config = uvicorn.Config(create_app(fake), log_level=args.log_level, access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     with _graceful_signals(server):

@@ -58,5 +58,4 @@ class Fake:
         with self.store.transaction():
             self.store.reset()
             self.rng.reseed(self.seed)
-            self.deliveries.handed_off.clear()
             self.leanplum.reset()

@@ -403,3 +403,8 @@ def test_deliveries_are_recorded_queued_and_handed_off_after_the_response(fake):
     [ids] = handed
     [delivery] = [fake.deliveries.get(i) for i in ids]
     assert (delivery.vendor, delivery.platform, delivery.device_id) == ("leanplum", "apns", "alice-iphone")
+
+
+def test_empty_multi_is_answered_with_no_elements(client):
+    response = post(client, "multi", data=[])
+    assert response.status_code == 200 and response.json() == {"response": []}

@@ -149,3 +149,16 @@ def test_api_batch_alias(client, fake):
     response = client.post("/api-batch?action=multi", json={
         "appId": APP, "clientKey": "prod_pushfake", "data": [{"action": "start", "userId": "batchy"}]})
     assert response.status_code == 200 and fake.leanplum.user(APP, "batchy") is not None
+
+
+def test_reset_returns_to_the_starting_world(client, fake):
+    post(client, "start", userId="temp", deviceId="temp-device")
+    post(client, "sendMessage", userId="alice", messageId=1001)
+    post(client, "setUserAttributes", userId="alice", userAttributes={"plan": "free"})
+    assert fake.deliveries.find() and fake.leanplum.user(APP, "temp")
+    fake.reset()
+    assert fake.deliveries.find() == []
+    assert fake.leanplum.user(APP, "temp") is None and fake.leanplum.device(APP, "temp-device") is None
+    assert fake.leanplum.user(APP, "alice").attributes == {"plan": "gold", "name": "Alice"}
+    assert element(post(client, "sendMessage", userId="alice", messageId=1001))["messagesSent"] == 1
+    assert len(fake.deliveries.find()) == 1

@@ -2,23 +2,29 @@
 
 Vendors create deliveries while answering a send (state `queued`) and hand them to the
 delivery queue *after* the response has gone out, as the real services do. The simulated
-device gateway (a later component) consumes that queue; until it is attached, handed-off
-deliveries stay `queued` and can be inspected here.
+device gateway (a later component) attaches as the consumer; until it does, deliveries stay
+`queued` and can be inspected here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from pushfake.core.clock import Clock
 from pushfake.core.rng import SeededRandom
 from pushfake.core.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class StateChange:
+class StateChange(NamedTuple):
+    """One step of a delivery's timeline.
+
+    A tuple of plain values, and timelines are tuples of these: CPython stops tracking such
+    tuples in its garbage collector, so a million stored deliveries do not slow every
+    collection down.
+    """
+
     state: str  # queued, sending, delivered, failed
     at: float
     reason: str | None = None
@@ -35,11 +41,14 @@ class Delivery:
     platform: str  # apns, fcm, webpush
     token: Any
     payload: dict[str, Any]
-    timeline: list[StateChange] = field(default_factory=list)
+    timeline: tuple[StateChange, ...] = ()
 
     @property
     def state(self) -> str:
         return self.timeline[-1].state
+
+    def advance(self, change: StateChange) -> None:
+        self.timeline = (*self.timeline, change)
 
 
 Consumer = Callable[[list[str]], None]
@@ -53,20 +62,22 @@ class DeliveryQueue:
         self._clock = clock
         self._rng = rng
         self._consumer: Consumer | None = None
-        self.handed_off: list[str] = []
 
     def new_id(self) -> str:
         return self._rng.uuid4()
 
     def record(self, delivery: Delivery) -> None:
         """Store `delivery` as queued (not yet handed off)."""
-        delivery.timeline.append(StateChange("queued", self._clock.now()))
+        delivery.advance(StateChange("queued", self._clock.now()))
         self._table.put(delivery.id, delivery)
 
-    def hand_off(self, ids: Iterable[str]) -> None:
-        """Give recorded deliveries to the consumer; called after the response is sent."""
+    async def hand_off(self, ids: Iterable[str]) -> None:
+        """Give recorded deliveries to the consumer; runs after the response is sent.
+
+        A coroutine on purpose: Starlette runs a sync background task in its thread pool, where
+        hand-offs queue up behind each other under load.
+        """
         batch = list(ids)
-        self.handed_off.extend(batch)
         if self._consumer is not None and batch:
             self._consumer(batch)
 

@@ -44,7 +44,7 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[Any]: ...
 
     def reset(self) -> None:
-        """Drop every record of every table."""
+        """Drop every record of every table; `Table` objects already handed out stay usable."""
 
 
 class MemoryTable(Generic[V]):
@@ -80,6 +80,9 @@ class MemoryTable(Generic[V]):
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
+    def clear(self) -> None:
+        self._rows.clear()
+
 
 class MemoryStore:
     """All tables in memory, guarded by one re-entrant lock."""
@@ -99,5 +102,6 @@ class MemoryStore:
         return self._lock
 
     def reset(self) -> None:
-        with self._lock:
-            self._tables.clear()
+        with self._lock:  # rows go; tables stay, so references held elsewhere stay valid
+            for table in self._tables.values():
+                table.clear()

@@ -188,12 +188,12 @@ def send_message(call: Call) -> dict[str, Any]:
     reachable = [(d, d.push_target()) for d in targets if d is not None and d.push_target() is not None]
     if not reachable:
         return warning_element(NO_PUSH_DEVICE, messagesSent=0)
-    payload = rules.render_payload(message, p.get("values") or {})
+    payload = {**rules.render_payload(message, p.get("values") or {}), "messageId": message.id}
     for device, (platform, token) in reachable:  # type: ignore[misc]
         delivery = Delivery(
             id=call.deliveries.new_id(), vendor="leanplum", app_id=call.app.id, send_id=message.id,
             user_id=user.id, device_id=device.id, platform=platform, token=token,
-            payload={**payload, "messageId": message.id},
+            payload=payload,  # one rendering per send, shared by its deliveries
         )
         call.deliveries.record(delivery)
         call.pending.append(delivery.id)
