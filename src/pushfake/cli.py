@@ -16,7 +16,7 @@ from pushfake import __version__
 from pushfake.core.fixtures import FixtureError
 from pushfake.core.spec import ApiSpec
 
-SPECS = {"leanplum": "leanplum.yaml"}
+SPECS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,8 +75,11 @@ def _serve(args: argparse.Namespace) -> int:
     for app in fake.leanplum.state.apps():
         print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
               f"development key={app.development_key}", flush=True)
+    for account in fake.dengage.state.accounts():
+        users = ", ".join(f"{u.userkey}/{u.password}" for u in account.api_users.values())
+        print(f"  D·engage  {base}/rest  account={account.id}  API users (userkey/password): {users}", flush=True)
     gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
-    config = uvicorn.Config(create_app(fake), log_level=args.log_level, access_log=False, lifespan="off")
+    config = uvicorn.Config(create_app(fake), log_level=args.log_level, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     with _graceful_signals(server):
         server.run(sockets=[sock])

@@ -12,11 +12,15 @@ from pushfake.core.clock import Clock, SystemClock
 from pushfake.core.deliveries import DeliveryQueue
 from pushfake.core.fixtures import read_fixtures
 from pushfake.core.rng import SeededRandom
+from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec
 from pushfake.core.store import MemoryStore, Store
+from pushfake.dengage.service import DengageService
+from pushfake.dengage.state import DengageState
+from pushfake.dengage.world import build_world as build_dengage_world
 from pushfake.leanplum.service import LeanplumService
 from pushfake.leanplum.state import LeanplumState
-from pushfake.leanplum.world import build_world
+from pushfake.leanplum.world import build_world as build_leanplum_world
 
 
 class Fake:
@@ -43,13 +47,23 @@ class Fake:
         self.store = store if store is not None else MemoryStore()
         self.rng = SeededRandom(self.seed)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
+        self.scheduler = Scheduler(self.clock)
         self.leanplum = LeanplumService(
             state=LeanplumState(self.store),
-            world=build_world(label, document.get("leanplum", {})),
+            world=build_leanplum_world(label, document.get("leanplum", {})),
             spec=ApiSpec.from_resource("leanplum.yaml"),
             clock=self.clock,
             rng=self.rng,
             deliveries=self.deliveries,
+        )
+        self.dengage = DengageService(
+            state=DengageState(self.store),
+            world=build_dengage_world(label, document.get("dengage", {})),
+            spec=ApiSpec.from_resource("dengage.yaml"),
+            clock=self.clock,
+            rng=self.rng,
+            deliveries=self.deliveries,
+            scheduler=self.scheduler,
         )
         self.reset()
 
@@ -58,4 +72,14 @@ class Fake:
         with self.store.transaction():
             self.store.reset()
             self.rng.reseed(self.seed)
+            self.scheduler.clear()
             self.leanplum.reset()
+            self.dengage.reset()
+
+    def advance(self, seconds: float) -> int:
+        """Move a `ManualClock` on and run what fell due (scheduled sends); returns how many ran."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError("advance() needs a ManualClock; this fake runs on real time")
+        advance(seconds)
+        return self.scheduler.run_due()

@@ -55,21 +55,31 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def json_body(request: Request, body: bytes) -> dict[str, Any]:
+    """`body` as a JSON object, refusing any content type that does not claim JSON."""
+    if media_type(request) not in JSON_TYPES:
+        raise DecodeError(415, f"Unsupported content type '{media_type(request)}'; send application/json.")
+    return _json_object(body)
+
+
 async def body_params(request: Request, body: bytes) -> dict[str, Any]:
     """Decode `body` (already read, size-checked) by the request's content type."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in JSON_TYPES:
+    if media_type(request) in JSON_TYPES:
         return _json_object(body)
-    if media_type == FORM_TYPE:
+    if media_type(request) == FORM_TYPE:
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
             raise DecodeError(400, "Form body is not valid UTF-8.") from None
-    if media_type == MULTIPART_TYPE:
+    if media_type(request) == MULTIPART_TYPE:
         return await _multipart(request, body)
     raise DecodeError(
         415,
-        f"Unsupported content type '{media_type}'; send JSON, a urlencoded form or multipart form data.",
+        f"Unsupported content type '{media_type(request)}'; send JSON, a urlencoded form or multipart form data.",
     )
 
 

@@ -42,6 +42,7 @@ class Delivery:
     token: Any
     payload: dict[str, Any]
     timeline: tuple[StateChange, ...] = ()
+    engagements: tuple[StateChange, ...] = ()  # "open" / "click", as a person would
 
     @property
     def state(self) -> str:
@@ -71,15 +72,30 @@ class DeliveryQueue:
         delivery.advance(StateChange("queued", self._clock.now()))
         self._table.put(delivery.id, delivery)
 
+    def hand_off_now(self, ids: Iterable[str]) -> None:
+        """Give recorded deliveries to the consumer (for work that runs outside a request)."""
+        batch = list(ids)
+        if self._consumer is not None and batch:
+            self._consumer(batch)
+
     async def hand_off(self, ids: Iterable[str]) -> None:
         """Give recorded deliveries to the consumer; runs after the response is sent.
 
         A coroutine on purpose: Starlette runs a sync background task in its thread pool, where
         hand-offs queue up behind each other under load.
         """
-        batch = list(ids)
-        if self._consumer is not None and batch:
-            self._consumer(batch)
+        self.hand_off_now(ids)
+
+    def engage(self, delivery_id: str, kind: str) -> Delivery:
+        """Record that the person opened or clicked the notification of a delivery."""
+        if kind not in ("open", "click"):
+            raise ValueError(f"engagement is 'open' or 'click', not {kind!r}")
+        delivery = self._table.get(delivery_id)
+        if delivery is None:
+            raise KeyError(f"no delivery {delivery_id!r}")
+        delivery.engagements = (*delivery.engagements, StateChange(kind, self._clock.now()))
+        self._table.put(delivery.id, delivery)
+        return delivery
 
     def attach(self, consumer: Consumer | None) -> None:
         self._consumer = consumer

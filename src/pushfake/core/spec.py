@@ -33,6 +33,7 @@ class SchemaProblem:
     location: str  # dotted path of the offending value ("" for the whole instance)
     detail: str
     custom_message: str | None = None
+    custom_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,12 @@ class FidelityMark:
 
 
 class SchemaValidator:
-    """One schema of a document, compiled once."""
+    """One schema of a document (a `$ref` pointer, or a schema built from the document), compiled once."""
 
-    def __init__(self, document: dict[str, Any], pointer: str) -> None:
-        root = {"$ref": pointer, "components": document.get("components", {})}
-        self.pointer = pointer
+    def __init__(self, document: dict[str, Any], pointer: str | dict[str, Any]) -> None:
+        schema = {"$ref": pointer} if isinstance(pointer, str) else pointer
+        root = {**schema, "components": document.get("components", {})}
+        self.pointer = pointer if isinstance(pointer, str) else "(built)"
         self._fast = jsonschema_rs.Draft202012Validator(root)
         self._slow = jsonschema.Draft202012Validator(root)
 
@@ -66,7 +68,8 @@ class SchemaValidator:
         error = custom[0] if custom else jsonschema.exceptions.best_match(errors)
         location = _dotted(error.absolute_path)
         if _custom(error):
-            return SchemaProblem("custom", location, error.message, error.schema["x-pushfake-message"])
+            return SchemaProblem("custom", location, error.message, error.schema["x-pushfake-message"],
+                                 error.schema.get("x-pushfake-field"))
         if error.validator == "required":
             missing = next(n for n in error.validator_value if n not in error.instance)
             name = f"{location}.{missing}" if location else missing
@@ -103,6 +106,23 @@ class ApiSpec:
     @functools.lru_cache(maxsize=None)  # noqa: B019 - one spec object lives as long as the process
     def validator(self, pointer: str) -> SchemaValidator:
         return SchemaValidator(self.document, pointer)
+
+    def operations(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(path, METHOD, operation) for every operation of the document."""
+        for path, item in self.document.get("paths", {}).items():
+            for method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                if method in item:
+                    yield path, method.upper(), item[method]
+
+    def query_validator(self, operation: dict[str, Any]) -> SchemaValidator:
+        """A validator of the query string (as a dict) against the operation's query parameters."""
+        params = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+        schema = {
+            "type": "object",
+            "required": [p["name"] for p in params if p.get("required")],
+            "properties": {p["name"]: p["schema"] for p in params},
+        }
+        return SchemaValidator(self.document, schema)
 
     def resolve(self, pointer: str) -> Any:
         node: Any = self.document

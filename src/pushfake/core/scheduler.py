@@ -1,0 +1,62 @@
+"""Work due at a time on the fake's clock (scheduled sends; later, retries).
+
+With a `ManualClock`, `run_due` runs whatever is due after the test moves the clock
+(`Fake.advance`). In a live server, `run_forever` sleeps until the next item is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+
+from pushfake.core.clock import Clock
+
+
+class Scheduler:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._wake: asyncio.Event | None = None
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        with self._lock:
+            heapq.heappush(self._heap, (when, next(self._order), callback))
+        if self._wake is not None:
+            self._wake.set()
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            return self._heap[0][0] if self._heap else None
+
+    def run_due(self) -> int:
+        """Run every callback due by now, in time order; returns how many ran."""
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._heap or self._heap[0][0] > self._clock.now():
+                    return ran
+                _, _, callback = heapq.heappop(self._heap)
+            callback()
+            ran += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._heap.clear()
+
+    async def run_forever(self, idle_seconds: float = 1.0) -> None:
+        """Run callbacks as they fall due; cancel the task to stop."""
+        self._wake = asyncio.Event()
+        while True:
+            self.run_due()
+            due = self.next_due()
+            wait = idle_seconds if due is None else max(0.0, min(idle_seconds, due - self._clock.now()))
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except TimeoutError:
+                pass

@@ -1,0 +1,66 @@
+"""What each device receives: the language's content, contact fields filled in; and dates.
+
+Placeholders are `{{contact.<field>}}` (the contact's key is `{{contact.contactKey}}`); an
+unknown field renders empty. Languages match without regard to case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pushfake.dengage.models import Contact, MessageContent, Template
+
+_PLACEHOLDER = re.compile(r"\{\{\s*contact\.([A-Za-z0-9_]+)\s*\}\}")
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
+)
+_FRACTION = re.compile(r"\.(\d{1,3})Z?$")
+
+
+def parse_schedule_date(text: str) -> float | None:
+    """Seconds since the epoch for a UTC date in one of the documented formats, else None."""
+    if _FRACTION.search(text) is None and "." in text:
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def render(text: str, contact: Contact) -> str:
+    values = {**contact.fields, "contactKey": contact.key}
+
+    def substitute(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return "" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def for_contact(template: Template, contact: Contact) -> tuple[str, dict[str, Any]]:
+    """(language used, payload) of `template` for `contact`."""
+    language = contact.language.upper()
+    if language in template.contents:
+        chosen = template.contents[language]
+    else:
+        language = template.default_language
+        chosen = template.contents[language]
+    return language, payload(chosen, contact)
+
+
+def payload(content: MessageContent, contact: Contact) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": render(content.title, contact), "message": render(content.message, contact)}
+    if content.media_url:
+        out["mediaUrl"] = render(content.media_url, contact)
+    if content.target_url:
+        out["targetUrl"] = render(content.target_url, contact)
+    return out

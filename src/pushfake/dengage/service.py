@@ -1,0 +1,290 @@
+"""Running D·engage requests against the fake's state: login, send, report. No HTTP here.
+
+Every rule that can reject a send runs before anything is stored, so a rejected request
+queues nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pushfake.core.clock import Clock
+from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.rng import SeededRandom
+from pushfake.core.scheduler import Scheduler
+from pushfake.core.spec import ApiSpec, SchemaValidator
+from pushfake.dengage import audience, content, errors
+from pushfake.dengage.errors import DengageError, invalid, not_found
+from pushfake.dengage.models import (
+    PUSH_PERMISSION, AccessToken, Account, Contact, MessageContent, PushDevice, Send, Template,
+)
+from pushfake.dengage.state import DengageState
+from pushfake.dengage.world import DengageWorld
+
+BOUNCES = frozenset({"BadDeviceToken", "Unregistered", "UNREGISTERED", "INVALID_ARGUMENT", "404", "410"})
+
+
+@dataclass
+class Result:
+    status: int
+    body: dict[str, Any]
+    pending: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: Account
+    userkey: str
+
+
+class DengageService:
+    def __init__(self, *, state: DengageState, world: DengageWorld, spec: ApiSpec, clock: Clock,
+                 rng: SeededRandom, deliveries: DeliveryQueue, scheduler: Scheduler) -> None:
+        self.state = state
+        self.world = world
+        self.settings = world.settings
+        self.spec = spec
+        self._clock = clock
+        self._rng = rng
+        self._deliveries = deliveries
+        self._scheduler = scheduler
+        self._in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+        ops = {op["operationId"]: op for _, _, op in spec.operations()}
+        self._login_body = self._body_validator(ops["login"])
+        self._send_body = self._body_validator(ops["sendInstantPush"])
+        self._report_query = spec.query_validator(ops["getSendInstantPushReport"])
+
+    def _body_validator(self, operation: dict[str, Any]) -> SchemaValidator:
+        return self.spec.validator(operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+
+    def reset(self) -> None:
+        with self._lock:
+            self._in_flight.clear()
+        self.world.install(self.state)
+
+    # --- inspection ------------------------------------------------------------------------
+    def contact(self, account_id: str, key: str) -> Contact | None:
+        return self.state.contacts(account_id).get(key)
+
+    def device(self, account_id: str, device_id: str) -> PushDevice | None:
+        return self.state.devices(account_id).get(device_id)
+
+    def send(self, account_id: str, tracking_id: str) -> Send | None:
+        return self.state.send(account_id, tracking_id)
+
+    def engage(self, delivery_id: str, kind: str = "open") -> Delivery:
+        """A person opened or clicked a D·engage push: counts in reports and engaged-token sends."""
+        delivery = self._deliveries.engage(delivery_id, kind)
+        account = next(a for a in self.state.accounts() if delivery.app_id in a.applications)
+        device = self.state.devices(account.id).get(delivery.device_id)
+        if device is not None:
+            device.engaged = True
+            self.state.put_device(account.id, device)
+        return delivery
+
+    # --- login and authentication -------------------------------------------------------------
+    def login(self, body: dict[str, Any]) -> Result:
+        try:
+            _check(self._login_body, body)
+            account = self.state.account_of_user(body["userkey"])
+            user = account.api_users.get(body["userkey"]) if account else None
+            if account is None or user is None or user.password != body["password"]:
+                raise DengageError(401, errors.WRONG_LOGIN)
+        except DengageError as exc:
+            return Result(exc.status, exc.body())
+        lifetime = self.settings.token_lifetime_seconds
+        token = AccessToken(self._rng.token(64), account.id, user.userkey, self._clock.now() + lifetime)
+        self.state.tokens().put(token.value, token)
+        return Result(200, {"access_token": token.value, "token_type": "Bearer", "expires_in": lifetime})
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The caller behind an `Authorization` header (`Bearer <t>` or a bare `<t>`)."""
+        value = (authorization or "").strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        token = self.state.tokens().get(value) if value else None
+        if token is None or token.expires_at <= self._clock.now():
+            raise DengageError(401, errors.NOT_AUTHENTICATED)
+        account = self.state.account(token.account_id)
+        if account is None or token.userkey not in account.api_users:
+            raise DengageError(401, errors.NOT_AUTHENTICATED)
+        return Caller(account, token.userkey)
+
+    @contextmanager
+    def admitted(self, caller: Caller) -> Iterator[None]:
+        """Count a request in flight for the caller's account, or refuse it with 429."""
+        with self._lock:
+            if self._in_flight.get(caller.account.id, 0) >= self.settings.concurrency_limit:
+                raise DengageError(429, errors.TOO_MANY_REQUESTS)
+            self._in_flight[caller.account.id] = self._in_flight.get(caller.account.id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[caller.account.id] -= 1
+
+    # --- SendInstantPush -----------------------------------------------------------------------
+    def send_instant(self, caller: Caller, body: dict[str, Any]) -> Result:
+        account = caller.account
+        if PUSH_PERMISSION not in account.api_users[caller.userkey].permissions:
+            raise DengageError(403, errors.FORBIDDEN)
+        _check(self._send_body, body)
+        plan = self._plan(account, body)
+        tracking_id = body.get("trackingId") or self._rng.uuid4()
+        now = self._clock.now()
+        with self.state.transaction():
+            if self.state.send(account.id, tracking_id) is not None:
+                raise invalid("trackingId", f"'{tracking_id}' is already used by another send.")
+            send = Send(tracking_id, account.id, now, plan.schedule_at, plan.application_ids,
+                        "Scheduled" if plan.schedule_at is not None else "Sending")
+            self.state.sends(account.id).put(tracking_id, send)
+        pending: list[str] = []
+        if plan.schedule_at is None:
+            pending = self._deliver(account, send, plan)
+        else:
+            self._scheduler.call_at(plan.schedule_at, lambda: self._deliver_scheduled(account, send, plan))
+        return Result(200, {"code": 0, "message": "Success", "data": {"trackingId": tracking_id}}, pending)
+
+    def _plan(self, account: Account, body: dict[str, Any]) -> _Plan:
+        """Every check that can refuse the send, before anything is stored."""
+        if "applicationIds" in body:
+            application_ids = tuple(dict.fromkeys(body["applicationIds"]))
+            for app_id in application_ids:
+                if app_id not in account.applications:
+                    raise not_found("Application", app_id)
+        elif self.settings.require_application_ids:
+            raise invalid("applicationIds", "is required.")
+        else:
+            application_ids = tuple(account.applications)
+        segment_id, table_id = body.get("segmentId"), body.get("tableId")
+        if segment_id is not None and segment_id not in account.segments:
+            raise not_found("Segment", segment_id)
+        if table_id is not None and table_id not in account.tables:
+            raise not_found("Table", table_id)
+        return _Plan(application_ids, segment_id, table_id, self._template(account, body),
+                     bool(body.get("useOnlyEngagedTokens")), self._schedule_at(body.get("scheduleDate")))
+
+    def _template(self, account: Account, body: dict[str, Any]) -> Template:
+        """The content as a template: a stored one, or one made of the request's content."""
+        if "multiLangContent" in body:
+            multi = body["multiLangContent"]
+            contents = {c["language"].upper(): _content(c) for c in multi["contents"]}
+            default = multi["defaultLanguage"].upper()
+            if default not in contents:
+                raise invalid("multiLangContent.defaultLanguage", f"no content is given in '{default}'.")
+            return Template("", "request", default, contents)
+        inline = body["content"]
+        if "templateId" in inline:
+            template = account.templates.get(inline["templateId"])
+            if template is None:
+                raise not_found("Template", inline["templateId"])
+            return template
+        return Template("", "request", "", {"": _content(inline)})
+
+    def _schedule_at(self, text: str | None) -> float | None:
+        if text is None:
+            return None
+        when = content.parse_schedule_date(text)
+        if when is None:
+            raise invalid("scheduleDate", f"'{text}' is not a valid date.")
+        if when < self._clock.now():
+            raise invalid("scheduleDate", f"'{text}' is in the past.")
+        return when if when > self._clock.now() else None
+
+    def _deliver(self, account: Account, send: Send, plan: _Plan) -> list[str]:
+        chosen = audience.contacts(self.state, account, plan.segment_id, plan.table_id)
+        for device in audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only):
+            language, payload = content.for_contact(plan.template, chosen[device.contact_key])
+            delivery = Delivery(
+                id=self._deliveries.new_id(), vendor="dengage", app_id=device.application_id,
+                send_id=send.tracking_id, user_id=device.contact_key, device_id=device.id,
+                platform=device.platform, token=device.token,
+                payload={**payload, **({"language": language} if language else {}), "trackingId": send.tracking_id},
+            )
+            self._deliveries.record(delivery)
+            send.delivery_ids.append(delivery.id)
+        send.status = "Sending"
+        self.state.sends(account.id).put(send.tracking_id, send)
+        return list(send.delivery_ids)
+
+    def _deliver_scheduled(self, account: Account, send: Send, plan: _Plan) -> None:
+        with self.state.transaction():
+            ids = self._deliver(account, send, plan)
+        self._deliveries.hand_off_now(ids)
+
+    # --- the send report ---------------------------------------------------------------------------
+    def report(self, caller: Caller, query: dict[str, str]) -> Result:
+        _check(self._report_query, query)
+        send = self.state.send(caller.account.id, query["trackingId"])
+        if send is None:
+            raise not_found("Send", query["trackingId"])
+        app_id = query.get("applicationId")
+        deliveries = [d for d in map(self._deliveries.get, send.delivery_ids)
+                      if d is not None and (app_id is None or d.app_id == app_id)]
+        return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries)})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    application_ids: tuple[str, ...]
+    segment_id: str | None
+    table_id: str | None
+    template: Template
+    engaged_only: bool
+    schedule_at: float | None
+
+
+def _content(raw: dict[str, Any]) -> MessageContent:
+    return MessageContent(raw["title"], raw["message"], raw.get("mediaUrl"), raw.get("targetUrl"))
+
+
+def _check(validator: SchemaValidator, instance: Any) -> None:
+    problem = validator.problem(instance)
+    if problem is None:
+        return
+    if problem.custom_message:
+        raise invalid(problem.custom_field or problem.location or "body", problem.custom_message)
+    if problem.kind == "missing":
+        raise invalid(problem.location, "is required.")
+    raise invalid(problem.location or "body", problem.detail)
+
+
+_PLATFORM_NAMES = {"apns": "iOS", "fcm": "Android", "webpush": "Web"}
+
+
+def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
+    def delivered(d: Delivery) -> bool:
+        return any(change.state == "delivered" for change in d.timeline)
+
+    def opened(d: Delivery) -> bool:
+        return any(e.state == "open" for e in d.engagements)
+
+    failed = [d for d in deliveries if d.state == "failed"]
+    bounced = [d for d in failed if (d.timeline[-1].reason or "") in BOUNCES]
+    finished = all(d.state in ("delivered", "failed") for d in deliveries)
+    status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
+    by_platform: dict[str, list[Delivery]] = {}
+    for d in deliveries:
+        by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), []).append(d)
+    return {
+        "trackingId": send.tracking_id,
+        "status": status,
+        "createdAt": content.iso(send.created_at),
+        "scheduleDate": content.iso(send.schedule_at) if send.schedule_at is not None else None,
+        "totalCount": len(deliveries),
+        "totalDeliveredCount": sum(map(delivered, deliveries)),
+        "totalOpenCount": sum(map(opened, deliveries)),
+        "totalBounceCount": len(bounced),
+        "totalErrorCount": len(failed) - len(bounced),
+        "errorMessage": failed[0].timeline[-1].reason if failed else None,
+        "browsers": [],
+        "deviceTypes": [
+            {"itemName": name, "deliveredCount": sum(map(delivered, ds)), "openCount": sum(map(opened, ds))}
+            for name, ds in sorted(by_platform.items())
+        ],
+    }
