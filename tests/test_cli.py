@@ -16,7 +16,7 @@ from pushfake.cli import main
 
 
 def _spawn(*args: str) -> tuple[subprocess.Popen[str], str, str]:
-    """Start `pushfake serve`; return the process, its URL and its banner (up to the credentials)."""
+    """Start `pushfake serve`; return the process, its URL and its banner (through the credentials)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pushfake", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -24,7 +24,7 @@ def _spawn(*args: str) -> tuple[subprocess.Popen[str], str, str]:
     first = process.stdout.readline()
     assert "listening on http://127.0.0.1:" in first, first + process.stderr.read()
     banner = first
-    while "Leanplum" not in banner.splitlines()[-1]:
+    while "D·engage" not in banner.splitlines()[-1]:
         banner += process.stdout.readline()
     return process, first.rsplit(" ", 1)[-1].strip(), banner
 
@@ -43,6 +43,7 @@ def test_serve_on_a_free_port_answers_and_stops_cleanly(stop):
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "prod_pushfake" in banner and "dev_pushfake" in banner, "the default credentials are printed"
+    assert "pushfake/pushfake-secret" in banner and "/rest" in banner
     assert "seed 3" in banner
     assert out.strip().endswith("pushfake stopped")
     assert "Traceback" not in err
