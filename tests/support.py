@@ -27,7 +27,7 @@ class LiveServer:
 @contextmanager
 def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
     """`fake` served by uvicorn on a free loopback port until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(create_app(fake), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(fake), log_level="warning", lifespan="on"))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)

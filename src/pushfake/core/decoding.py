@@ -61,26 +61,25 @@ def media_type(request: Request) -> str:
 
 def json_body(request: Request, body: bytes) -> dict[str, Any]:
     """`body` as a JSON object, refusing any content type that does not claim JSON."""
-    if media_type(request) not in JSON_TYPES:
-        raise DecodeError(415, f"Unsupported content type '{media_type(request)}'; send application/json.")
+    kind = media_type(request)
+    if kind not in JSON_TYPES:
+        raise DecodeError(415, f"Unsupported content type '{kind}'; send application/json.")
     return _json_object(body)
 
 
 async def body_params(request: Request, body: bytes) -> dict[str, Any]:
     """Decode `body` (already read, size-checked) by the request's content type."""
-    if media_type(request) in JSON_TYPES:
+    kind = media_type(request)
+    if kind in JSON_TYPES:
         return _json_object(body)
-    if media_type(request) == FORM_TYPE:
+    if kind == FORM_TYPE:
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
             raise DecodeError(400, "Form body is not valid UTF-8.") from None
-    if media_type(request) == MULTIPART_TYPE:
+    if kind == MULTIPART_TYPE:
         return await _multipart(request, body)
-    raise DecodeError(
-        415,
-        f"Unsupported content type '{media_type(request)}'; send JSON, a urlencoded form or multipart form data.",
-    )
+    raise DecodeError(415, f"Unsupported content type '{kind}'; send JSON, a urlencoded form or multipart form data.")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

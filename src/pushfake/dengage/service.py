@@ -79,12 +79,15 @@ class DengageService:
 
     def engage(self, delivery_id: str, kind: str = "open") -> Delivery:
         """A person opened or clicked a D·engage push: counts in reports and engaged-token sends."""
+        found = self._deliveries.get(delivery_id)
+        if found is None or found.vendor != "dengage":
+            raise KeyError(f"no D·engage delivery {delivery_id!r}")
         delivery = self._deliveries.engage(delivery_id, kind)
-        account = next(a for a in self.state.accounts() if delivery.app_id in a.applications)
-        device = self.state.devices(account.id).get(delivery.device_id)
-        if device is not None:
-            device.engaged = True
-            self.state.put_device(account.id, device)
+        for account in self.state.accounts():
+            device = self.state.devices(account.id).get(delivery.device_id)
+            if device is not None and device.application_id == delivery.app_id:
+                device.engaged = True
+                self.state.put_device(account.id, device)
         return delivery
 
     # --- login and authentication -------------------------------------------------------------

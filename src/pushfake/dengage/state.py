@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pushfake.core.store import Store, Table
@@ -12,7 +13,7 @@ class DengageState:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
 
     def _accounts(self) -> Table[Account]:

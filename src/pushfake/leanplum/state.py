@@ -5,6 +5,9 @@ This is also the public inspection API tests use (`user`, `device`, `devices_of`
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from typing import Any
+
 from pushfake.core.store import Store, Table
 from pushfake.leanplum.models import App, Device, Event, User
 
@@ -13,7 +16,7 @@ class LeanplumState:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
 
     # --- tables ------------------------------------------------------------------------
