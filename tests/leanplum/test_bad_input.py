@@ -118,3 +118,18 @@ def test_no_input_gives_a_server_error(client, action, params, real_credentials,
         assert isinstance(item["success"], bool)
         if not item["success"]:
             assert isinstance(item["error"]["message"], str) and item["error"]["message"]
+
+
+def test_batch_sent_as_json_text_is_checked_like_an_array(client):
+    response = client.post("/api?action=multi", json={**CREDS, "data": "[null]"})
+    assert response.status_code == 400
+    assert error_message(response).startswith("Invalid value for 'data[0]'")
+    form = client.post("/api", data={"action": "multi", **CREDS, "data": "[1]"})
+    assert form.status_code == 400 and error_message(form).startswith("Invalid value for 'data[0]'")
+
+
+def test_blank_user_and_device_ids_count_as_missing(client):
+    for body in ({"userId": ""}, {"userId": None, "deviceId": ""}, {"deviceId": None}):
+        response = client.post("/api?action=start", json={**CREDS, **body})
+        assert response.status_code == 400
+        assert error_message(response) == "'userId' or 'deviceId' must be provided"

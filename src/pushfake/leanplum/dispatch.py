@@ -28,20 +28,32 @@ class ActionEntry:
     handler: Handler | None  # None for `multi`, which the service runs itself
 
     def prepare(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Validate raw `params` against the spec, then normalise them; 400 on failure."""
-        if not self.validator.is_valid(params):
-            problem = self.validator.problem(params)
-            if problem is not None:
-                if problem.custom_message:
-                    raise LeanplumError(400, problem.custom_message)
-                if problem.kind == "missing":
-                    raise LeanplumError(400, errors.must_be_provided(problem.location))
-                raise LeanplumError(400, errors.invalid_value(problem.location, problem.detail))
+        """Validate raw `params` against the spec, then normalise them; 400 on failure.
+
+        JSON text (an object or array sent as a string) is checked again once decoded: it must
+        satisfy the same schema as the structured form (e.g. every batch item is an object).
+        """
+        self._check(params)
         try:
-            return coerce_params(params, self.coercers)
+            coerced = coerce_params(params, self.coercers)
         except CoercionError as exc:
             name, _, detail = str(exc).partition(" ")
             raise LeanplumError(400, errors.invalid_value(name.strip("'"), detail)) from None
+        if any(isinstance(params.get(k), str) and isinstance(v, (dict, list)) for k, v in coerced.items()):
+            self._check(coerced)
+        return coerced
+
+    def _check(self, params: dict[str, Any]) -> None:
+        if self.validator.is_valid(params):
+            return
+        problem = self.validator.problem(params)
+        if problem is None:
+            return
+        if problem.custom_message:
+            raise LeanplumError(400, problem.custom_message)
+        if problem.kind == "missing":
+            raise LeanplumError(400, errors.must_be_provided(problem.location))
+        raise LeanplumError(400, errors.invalid_value(problem.location, problem.detail))
 
 
 class ActionTable:

@@ -1,0 +1,143 @@
+"""The built wheel, installed into a fresh virtualenv, serves the default world and lists its assumptions.
+
+Builds with `python -m build --wheel --no-isolation` (hatchling from this venv, no network), then
+installs the wheel into a new venv (no system site-packages) together with its runtime
+dependencies pinned to the versions this venv runs, so pip can take them from its cache or the
+configured local index. The installed `pushfake` runs from a temporary working directory, so the
+checkout cannot be imported by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+RUNTIME_DEPENDENCIES = ("starlette", "uvicorn", "python-multipart", "pyyaml", "jsonschema", "jsonschema-rs", "httpx")
+SHIPPED_DATA = ("pushfake/openapi/leanplum.yaml", "pushfake/fixtures/default.yaml", "pushfake/fixtures_schema.yaml")
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def _run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, args))} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
+    return result
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without anything that would put the checkout or this venv on a path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    venv_bin = str(Path(sys.prefix) / BIN)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    return env
+
+
+def _read_line(proc: subprocess.Popen[str], deadline: float) -> str:
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.2):
+                return proc.stdout.readline()
+            if proc.poll() is not None:
+                break
+    stderr = proc.stderr.read() if proc.stderr is not None and proc.poll() is not None else ""
+    pytest.fail(f"`pushfake serve` printed no line in time (exit code {proc.poll()}); stderr:\n{stderr}")
+
+
+def test_wheel_installs_and_serves(tmp_path: Path) -> None:
+    env = _clean_env()
+
+    # --- build ------------------------------------------------------------------------------------
+    dist = tmp_path / "dist"
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist], cwd=REPO, timeout=300, env=env)
+    wheels = sorted(dist.glob("pushfake-*.whl"))
+    assert len(wheels) == 1, wheels
+    wheel = wheels[0]
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        missing = [name for name in SHIPPED_DATA if name not in names]
+        assert not missing, f"{wheel.name} lacks {missing}"
+        assert archive.read("pushfake/openapi/leanplum.yaml") == (REPO / "openapi" / "leanplum.yaml").read_bytes()
+
+    # --- a fresh venv, the wheel and its dependencies -----------------------------------------------
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", venv], cwd=tmp_path, timeout=120, env=env)
+    python, pushfake = venv / BIN / "python", venv / BIN / "pushfake"
+    pins = [f"{name}=={version(name)}" for name in RUNTIME_DEPENDENCIES]
+    _run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", wheel, *pins],
+        cwd=tmp_path,
+        timeout=600,
+        env=env,
+    )
+    _run([python, "-m", "pip", "check"], cwd=tmp_path, timeout=60, env=env)
+
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    located = _run([python, "-c", "import pushfake; print(pushfake.__file__)"], cwd=workdir, timeout=60, env=env)
+    assert Path(located.stdout.strip()).resolve().is_relative_to(venv.resolve()), located.stdout
+    assert pushfake.exists(), f"the wheel installed no `pushfake` script into {venv / BIN}"
+
+    # --- the installed CLI lists the spec's assumptions ------------------------------------------
+    listing = _run([pushfake, "spec", "--assumptions"], cwd=workdir, timeout=60, env=env)
+    first = listing.stdout.splitlines()[0]
+    assert re.match(r"^[1-9][0-9]* assumed behaviours in openapi/leanplum\.yaml:$", first), first
+    assert "Device not found" in listing.stdout
+
+    # --- the installed server answers `start` with the default world, and stops on SIGTERM ----------
+    proc = subprocess.Popen(
+        [str(pushfake), "serve", "--port", "0"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = _read_line(proc, time.monotonic() + 30)
+        match = re.search(r"listening on (http://\S+)", first_line)
+        assert match, f"unexpected first line: {first_line!r}"
+        base_url = match.group(1)
+
+        response = httpx.post(
+            f"{base_url}/api",
+            params={"action": "start"},
+            json={"appId": "app_pushfake", "clientKey": "prod_pushfake", "userId": "wheel-user", "deviceId": "wheel-device"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        element = response.json()["response"][0]
+        assert element["success"] is True, element
+        assert element["vars"]["welcomeMessage"] == "Welcome to pushfake", element["vars"]
+
+        proc.send_signal(signal.SIGTERM)
+        try:
+            returncode = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("`pushfake serve` did not exit within 10 s of SIGTERM")
+        assert returncode == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
