@@ -62,8 +62,11 @@ class SchemaValidator:
         if self._fast.is_valid(instance):
             return None
         errors = list(self._slow.iter_errors(instance))
-        if not errors:  # the two validators disagree; trust the explaining one
-            return None
+        if not errors:
+            # The two disagree (Python's `$` also matches before a final newline, ECMA's does
+            # not): the compiled validator's verdict stands, with its own explanation.
+            fast = next(iter(self._fast.iter_errors(instance)))
+            return SchemaProblem("invalid", _dotted(fast.instance_path), _short(fast.message))
         custom = sorted((e for e in errors if _custom(e)), key=lambda e: len(e.absolute_path))
         error = custom[0] if custom else jsonschema.exceptions.best_match(errors)
         location = _dotted(error.absolute_path)

@@ -51,20 +51,22 @@ def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock) -> 
     handlers: dict[str, Callable[[Request], Awaitable[Result]]] = {
         "login": login, "sendInstantPush": send_instant, "getSendInstantPushReport": report,
     }
-    operations = {op["operationId"]: (path, method) for path, method, op in service.spec.operations()}
-    if set(operations) != set(handlers):
-        raise RuntimeError(f"{service.spec.name} and the D·engage handlers disagree: "
-                           f"{sorted(set(operations) ^ set(handlers))}")
-    return [
-        Route(path, _endpoint(handlers[op_id], deliveries), methods=[method], name=f"dengage-{op_id}")
-        for op_id, (path, method) in operations.items()
-    ]
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Result]]]] = {}
+    for path, method, operation in service.spec.operations():
+        handler = handlers.pop(operation["operationId"], None)
+        if handler is None:
+            raise RuntimeError(f"{service.spec.name}: no D·engage handler for {operation['operationId']}")
+        by_path.setdefault(path, {})[method] = handler
+    if handlers:
+        raise RuntimeError(f"{service.spec.name} lacks the operations {sorted(handlers)}")
+    # One route per path, so a wrong method's 405 lists every method the path has.
+    return [Route(path, _endpoint(methods, deliveries), methods=list(methods)) for path, methods in by_path.items()]
 
 
-def _endpoint(handler: Callable[[Request], Awaitable[Result]], deliveries: DeliveryQueue) -> Endpoint:
+def _endpoint(methods: dict[str, Callable[[Request], Awaitable[Result]]], deliveries: DeliveryQueue) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
-            result = await handler(request)
+            result = await methods[request.method if request.method != "HEAD" else "GET"](request)
         except DecodeError as exc:
             return error_response(exc.status, exc.message)
         except DengageError as exc:

@@ -66,6 +66,11 @@ def build_world(label: str, section: dict[str, Any]) -> DengageWorld:
             if u["userkey"] in userkeys:
                 raise FixtureError(f"{where}.apiUsers[{j}].userkey: '{u['userkey']}' is defined twice")
             userkeys.add(u["userkey"])
+        for j, t in enumerate(raw.get("templates", [])):
+            languages = {c["language"].upper() for c in t.get("contents", [])}
+            if "contents" in t and t["defaultLanguage"].upper() not in languages:
+                raise FixtureError(f"{where}.templates[{j}].defaultLanguage: no content in "
+                                   f"'{t['defaultLanguage']}'")
         account = _account(raw)
         accounts.append(account)
         contacts.extend((account.id, c, d) for c, d in _contacts(where, raw, account))
