@@ -145,7 +145,7 @@ class DengageService:
                 raise invalid("trackingId", f"'{tracking_id}' is already used by another send.")
             send = Send(tracking_id, account.id, now, plan.schedule_at, plan.application_ids,
                         "Scheduled" if plan.schedule_at is not None else "Sending")
-            self.state.sends(account.id).put(tracking_id, send)
+            self.state.put_send(send)
         pending: list[str] = []
         if plan.schedule_at is None:
             pending = self._deliver(account, send, plan)
@@ -212,7 +212,7 @@ class DengageService:
             self._deliveries.record(delivery)
             send.delivery_ids.append(delivery.id)
         send.status = "Sending"
-        self.state.sends(account.id).put(send.tracking_id, send)
+        self.state.put_send(send)
         return list(send.delivery_ids)
 
     def _deliver_scheduled(self, account: Account, send: Send, plan: _Plan) -> None:

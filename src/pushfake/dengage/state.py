@@ -50,4 +50,8 @@ class DengageState:
         self.devices(account_id).put(device.id, device)
 
     def send(self, account_id: str, tracking_id: str) -> Send | None:
-        return self.sends(account_id).get(tracking_id)
+        """The send with this tracking id; UUIDs compare without regard to case."""
+        return self.sends(account_id).get(tracking_id.lower())
+
+    def put_send(self, send: Send) -> None:
+        self.sends(send.account_id).put(send.tracking_id.lower(), send)
