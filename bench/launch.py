@@ -7,6 +7,7 @@ implementation, no access log, no lifespan), so the only difference is the app.
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 
 import uvicorn
 from starlette.applications import Starlette
@@ -14,17 +15,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-BARE_ANSWER = {"response": [{"success": True}]}
+BARE_ANSWERS = {  # path -> constant answer, shaped like the fake's
+    "/api": {"response": [{"success": True}]},  # Leanplum
+    "/rest/login": {"access_token": "bench-token", "token_type": "Bearer", "expires_in": 3600},  # D·engage
+    "/rest/push/sendInstant": {"code": 0, "message": "Success",
+                               "data": {"trackingId": "00000000-0000-4000-8000-000000000000"}},
+}
 
 
 def bare_app() -> Starlette:
-    """The floor: Starlette routing plus reading the body, and a constant answer."""
+    """The floor: Starlette routing plus reading the body, and a constant answer per route."""
 
-    async def api(request: Request) -> JSONResponse:
-        await request.body()  # read the body like the fake does, so the comparison is fair
-        return JSONResponse(BARE_ANSWER)
+    def constant(answer: dict[str, object], auth: bool) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def endpoint(request: Request) -> JSONResponse:
+            if auth:  # D·engage: the fake reads the Authorization header
+                request.headers.get("authorization")
+            await request.body()  # read the body like the fake does, so the comparison is fair
+            return JSONResponse(answer)
 
-    return Starlette(routes=[Route("/api", api, methods=["GET", "POST"])])
+        return endpoint
+
+    routes = []
+    for path, answer in BARE_ANSWERS.items():
+        dengage = path.startswith("/rest/")
+        routes.append(Route(path, constant(answer, dengage), methods=["POST"] if dengage else ["GET", "POST"]))
+    return Starlette(routes=routes)
 
 
 def fake_app() -> Starlette:

@@ -1,6 +1,7 @@
--- wrk script: POST the body given as the first script argument; at the end print the run as
--- one JSON line prefixed with "BENCH_JSON " (latencies in microseconds).
---   wrk -t1 -c32 -d8s -s bench/wrk_report.lua URL -- '{"some":"json"}'
+-- wrk script: POST the body given as the first script argument, with any further arguments
+-- as extra request headers ("Name: value"); at the end print the run as one JSON line
+-- prefixed with "BENCH_JSON " (latencies in microseconds).
+--   wrk -t1 -c32 -d8s -s bench/wrk_report.lua URL -- '{"some":"json"}' 'Authorization: Bearer T'
 -- Besides wrk's own counters it tallies every status code and keeps the first body of a
 -- non-2xx answer, so an error rate comes with evidence.
 
@@ -14,6 +15,11 @@ function init(args)
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/json"
    wrk.body = args[1]
+   for i = 2, #args do
+      local name, value = string.match(args[i], "^([^:]+):%s*(.*)$")
+      if name == nil then error("header argument is not 'Name: value': " .. args[i]) end
+      wrk.headers[name] = value
+   end
    statuses = {}
    first_bad = ""
 end

@@ -287,7 +287,7 @@ def test_future_schedule_date_waits_for_the_clock(client, fake):
     assert reached(fake, tracking) == {AYSE_IPHONE, ELIF_CHROME}
     data = report(client, token, tracking)
     assert (data["status"], data["totalCount"]) == ("Sending", 2)
-    assert {d.timeline[0].at for d in fake.deliveries.find(send_id=tracking)} == {fake.clock.now()}
+    assert {d.changes[0].at for d in fake.deliveries.find(send_id=tracking)} == {fake.clock.now()}
 
 
 @pytest.mark.parametrize("text", ["2025-12-31T23:59:59Z", "2025-12-31", "2000-01-01 00:00"])

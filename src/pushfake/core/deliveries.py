@@ -18,16 +18,17 @@ from pushfake.core.store import Store
 
 
 class StateChange(NamedTuple):
-    """One step of a delivery's timeline.
+    """One step of a delivery's timeline, as callers read it."""
 
-    A tuple of plain values, and timelines are tuples of these: CPython stops tracking such
-    tuples in its garbage collector, so a million stored deliveries do not slow every
-    collection down.
-    """
-
-    state: str  # queued, sending, delivered, failed
+    state: str  # queued, sending, delivered, failed; "open" / "click" for engagements
     at: float
     reason: str | None = None
+
+
+# Stored steps are plain tuples: CPython stops tracking a plain tuple of plain values in its
+# garbage collector (a NamedTuple stays tracked), so a million stored deliveries add one tracked
+# object each, not three, and full collections stay short.
+_Step = tuple[str, float, str | None]
 
 
 @dataclass(slots=True)
@@ -41,15 +42,30 @@ class Delivery:
     platform: str  # apns, fcm, webpush
     token: Any
     payload: dict[str, Any]
-    timeline: tuple[StateChange, ...] = ()
-    engagements: tuple[StateChange, ...] = ()  # "open" / "click", as a person would
+    timeline: tuple[_Step, ...] = ()
+    engagements: tuple[_Step, ...] = ()  # "open" / "click", as a person would
 
     @property
     def state(self) -> str:
-        return self.timeline[-1].state
+        return self.timeline[-1][0]
 
-    def advance(self, change: StateChange) -> None:
-        self.timeline = (*self.timeline, change)
+    @property
+    def changes(self) -> tuple[StateChange, ...]:
+        return tuple(StateChange(*step) for step in self.timeline)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the latest step happened (a gateway's failure code), if it says."""
+        return self.timeline[-1][2]
+
+    def reached(self, state: str) -> bool:
+        return any(step[0] == state for step in self.timeline)
+
+    def engaged(self, kind: str) -> bool:
+        return any(step[0] == kind for step in self.engagements)
+
+    def advance(self, state: str, at: float, reason: str | None = None) -> None:
+        self.timeline = (*self.timeline, (state, at, reason))
 
 
 Consumer = Callable[[list[str]], None]
@@ -69,7 +85,7 @@ class DeliveryQueue:
 
     def record(self, delivery: Delivery) -> None:
         """Store `delivery` as queued (not yet handed off)."""
-        delivery.advance(StateChange("queued", self._clock.now()))
+        delivery.advance("queued", self._clock.now())
         self._table.put(delivery.id, delivery)
 
     def hand_off_now(self, ids: Iterable[str]) -> None:
@@ -93,7 +109,7 @@ class DeliveryQueue:
         delivery = self._table.get(delivery_id)
         if delivery is None:
             raise KeyError(f"no delivery {delivery_id!r}")
-        delivery.engagements = (*delivery.engagements, StateChange(kind, self._clock.now()))
+        delivery.engagements = (*delivery.engagements, (kind, self._clock.now(), None))
         self._table.put(delivery.id, delivery)
         return delivery
 
@@ -117,5 +133,5 @@ class DeliveryQueue:
                   "user_id": user_id, "device_id": device_id}
         filters = [(k, v) for k, v in wanted.items() if v is not None]
         rows = [d for d in self._table.values() if all(getattr(d, k) == v for k, v in filters)]
-        rows.sort(key=lambda d: d.timeline[0].at)
+        rows.sort(key=lambda d: d.timeline[0][1])
         return rows

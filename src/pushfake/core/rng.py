@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import string
 import threading
-import uuid
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 
@@ -32,8 +31,12 @@ class SeededRandom:
             return "".join(self._random.choices(_TOKEN_ALPHABET, k=length))
 
     def uuid4(self) -> str:
+        """A version-4 UUID string; the same text `uuid.UUID(int=bits, version=4)` gives, faster."""
         with self._lock:
-            return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+            bits = self._random.getrandbits(128)
+        bits = (bits & ~(0xC000 << 48) | (0x8000 << 48)) & ~(0xF000 << 64) | (4 << 76)
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def random(self) -> float:
         with self._lock:

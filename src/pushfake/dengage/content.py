@@ -37,10 +37,12 @@ def iso(seconds: float) -> str:
 
 
 def render(text: str, contact: Contact) -> str:
-    values = {**contact.fields, "contactKey": contact.key}
+    if "{{" not in text:
+        return text
 
     def substitute(match: re.Match[str]) -> str:
-        value = values.get(match.group(1))
+        name = match.group(1)
+        value = contact.key if name == "contactKey" else contact.fields.get(name)
         return "" if value is None else str(value)
 
     return _PLACEHOLDER.sub(substitute, text)

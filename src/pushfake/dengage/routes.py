@@ -38,6 +38,7 @@ def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock) -> 
 
     async def send_instant(request: Request) -> Result:
         caller = service.authenticate(request.headers.get("authorization"))
+        service.require_push_permission(caller)
         with service.admitted(caller):
             if service.settings.processing_delay_seconds:
                 await clock.sleep(service.settings.processing_delay_seconds)

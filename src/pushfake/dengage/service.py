@@ -111,7 +111,10 @@ class DengageService:
         if value[:7].lower() == "bearer ":
             value = value[7:].strip()
         token = self.state.tokens().get(value) if value else None
-        if token is None or token.expires_at <= self._clock.now():
+        if token is not None and token.expires_at <= self._clock.now():
+            self.state.tokens().delete(token.value)  # expired tokens go the first time they are shown
+            token = None
+        if token is None:
             raise DengageError(401, errors.NOT_AUTHENTICATED)
         account = self.state.account(token.account_id)
         if account is None or token.userkey not in account.api_users:
@@ -132,10 +135,13 @@ class DengageService:
                 self._in_flight[caller.account.id] -= 1
 
     # --- SendInstantPush -----------------------------------------------------------------------
+    def require_push_permission(self, caller: Caller) -> None:
+        if PUSH_PERMISSION not in caller.account.api_users[caller.userkey].permissions:
+            raise DengageError(403, errors.FORBIDDEN)
+
     def send_instant(self, caller: Caller, body: dict[str, Any]) -> Result:
         account = caller.account
-        if PUSH_PERMISSION not in account.api_users[caller.userkey].permissions:
-            raise DengageError(403, errors.FORBIDDEN)
+        self.require_push_permission(caller)
         _check(self._send_body, body)
         plan = self._plan(account, body)
         tracking_id = body.get("trackingId") or self._rng.uuid4()
@@ -155,25 +161,27 @@ class DengageService:
 
     def _plan(self, account: Account, body: dict[str, Any]) -> _Plan:
         """Every check that can refuse the send, before anything is stored."""
+        if "applicationIds" not in body and self.settings.require_application_ids:
+            raise invalid("applicationIds", "is required.")
+        inline = self._request_template(body)  # cross-field content rules come before lookups
         if "applicationIds" in body:
-            application_ids = tuple(dict.fromkeys(body["applicationIds"]))
+            application_ids = tuple(dict.fromkeys(i.lower() for i in body["applicationIds"]))
             for app_id in application_ids:
                 if app_id not in account.applications:
                     raise not_found("Application", app_id)
-        elif self.settings.require_application_ids:
-            raise invalid("applicationIds", "is required.")
         else:
             application_ids = tuple(account.applications)
-        segment_id, table_id = body.get("segmentId"), body.get("tableId")
+        segment_id, table_id = _lower(body.get("segmentId")), _lower(body.get("tableId"))
         if segment_id is not None and segment_id not in account.segments:
             raise not_found("Segment", segment_id)
         if table_id is not None and table_id not in account.tables:
             raise not_found("Table", table_id)
-        return _Plan(application_ids, segment_id, table_id, self._template(account, body),
+        template = inline if inline is not None else self._stored_template(account, body["content"]["templateId"])
+        return _Plan(application_ids, segment_id, table_id, template,
                      bool(body.get("useOnlyEngagedTokens")), self._schedule_at(body.get("scheduleDate")))
 
-    def _template(self, account: Account, body: dict[str, Any]) -> Template:
-        """The content as a template: a stored one, or one made of the request's content."""
+    def _request_template(self, body: dict[str, Any]) -> Template | None:
+        """The request's own content as a template; None when it names a stored template."""
         if "multiLangContent" in body:
             multi = body["multiLangContent"]
             contents = {c["language"].upper(): _content(c) for c in multi["contents"]}
@@ -181,13 +189,16 @@ class DengageService:
             if default not in contents:
                 raise invalid("multiLangContent.defaultLanguage", f"no content is given in '{default}'.")
             return Template("", "request", default, contents)
-        inline = body["content"]
-        if "templateId" in inline:
-            template = account.templates.get(inline["templateId"])
-            if template is None:
-                raise not_found("Template", inline["templateId"])
-            return template
-        return Template("", "request", "", {"": _content(inline)})
+        if "templateId" in body["content"]:
+            return None
+        return Template("", "request", "", {"": _content(body["content"])})
+
+    @staticmethod
+    def _stored_template(account: Account, template_id: str) -> Template:
+        template = account.templates.get(template_id.lower())
+        if template is None:
+            raise not_found("Template", template_id)
+        return template
 
     def _schedule_at(self, text: str | None) -> float | None:
         if text is None:
@@ -201,13 +212,17 @@ class DengageService:
 
     def _deliver(self, account: Account, send: Send, plan: _Plan) -> list[str]:
         chosen = audience.contacts(self.state, account, plan.segment_id, plan.table_id)
+        payloads: dict[str, dict[str, Any]] = {}  # one rendering per contact, shared by its devices
         for device in audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only):
-            language, payload = content.for_contact(plan.template, chosen[device.contact_key])
+            payload = payloads.get(device.contact_key)
+            if payload is None:
+                language, rendered = content.for_contact(plan.template, chosen[device.contact_key])
+                payload = payloads[device.contact_key] = {
+                    **rendered, **({"language": language} if language else {}), "trackingId": send.tracking_id}
             delivery = Delivery(
                 id=self._deliveries.new_id(), vendor="dengage", app_id=device.application_id,
                 send_id=send.tracking_id, user_id=device.contact_key, device_id=device.id,
-                platform=device.platform, token=device.token,
-                payload={**payload, **({"language": language} if language else {}), "trackingId": send.tracking_id},
+                platform=device.platform, token=device.token, payload=payload,
             )
             self._deliveries.record(delivery)
             send.delivery_ids.append(delivery.id)
@@ -242,6 +257,10 @@ class _Plan:
     schedule_at: float | None
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
 def _content(raw: dict[str, Any]) -> MessageContent:
     return MessageContent(raw["title"], raw["message"], raw.get("mediaUrl"), raw.get("targetUrl"))
 
@@ -262,13 +281,13 @@ _PLATFORM_NAMES = {"apns": "iOS", "fcm": "Android", "webpush": "Web"}
 
 def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
     def delivered(d: Delivery) -> bool:
-        return any(change.state == "delivered" for change in d.timeline)
+        return d.reached("delivered")
 
     def opened(d: Delivery) -> bool:
-        return any(e.state == "open" for e in d.engagements)
+        return d.engaged("open")
 
     failed = [d for d in deliveries if d.state == "failed"]
-    bounced = [d for d in failed if (d.timeline[-1].reason or "") in BOUNCES]
+    bounced = [d for d in failed if (d.reason or "") in BOUNCES]
     finished = all(d.state in ("delivered", "failed") for d in deliveries)
     status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
     by_platform: dict[str, list[Delivery]] = {}
@@ -284,7 +303,7 @@ def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
         "totalOpenCount": sum(map(opened, deliveries)),
         "totalBounceCount": len(bounced),
         "totalErrorCount": len(failed) - len(bounced),
-        "errorMessage": failed[0].timeline[-1].reason if failed else None,
+        "errorMessage": failed[0].reason if failed else None,
         "browsers": [],
         "deviceTypes": [
             {"itemName": name, "deliveredCount": sum(map(delivered, ds)), "openCount": sum(map(opened, ds))}

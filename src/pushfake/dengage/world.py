@@ -86,10 +86,10 @@ def _account(raw: dict[str, Any]) -> Account:
     templates = {}
     for t in raw.get("templates", []):
         if "content" in t:
-            templates[t["id"]] = Template(t["id"], t.get("name", t["id"]), "", {"": content(t["content"])})
+            templates[t["id"].lower()] = Template(t["id"].lower(), t.get("name", t["id"]), "", {"": content(t["content"])})
         else:
-            templates[t["id"]] = Template(
-                t["id"], t.get("name", t["id"]), t["defaultLanguage"].upper(),
+            templates[t["id"].lower()] = Template(
+                t["id"].lower(), t.get("name", t["id"]), t["defaultLanguage"].upper(),
                 {c["language"].upper(): content(c) for c in t["contents"]},
             )
     return Account(
@@ -100,14 +100,15 @@ def _account(raw: dict[str, Any]) -> Account:
             for u in raw["apiUsers"]
         },
         applications={
-            a["id"]: Application(a["id"], a.get("name", a["id"]), a["platform"]) for a in raw["applications"]
+            a["id"].lower(): Application(a["id"].lower(), a.get("name", a["id"]), a["platform"])
+            for a in raw["applications"]
         },
         segments={
-            s["id"]: Segment(s["id"], s.get("name", s["id"]), tuple(
+            s["id"].lower(): Segment(s["id"].lower(), s.get("name", s["id"]), tuple(
                 FieldCondition(c["field"], op, c[op]) for c in s["rule"] for op in c if op != "field"))
             for s in raw.get("segments", [])
         },
-        tables={t["id"]: ContactTable(t["id"], t.get("name", t["id"]), tuple(t["contacts"]))
+        tables={t["id"].lower(): ContactTable(t["id"].lower(), t.get("name", t["id"]), tuple(t["contacts"]))
                 for t in raw.get("tables", [])},
         templates=templates,
     )
@@ -120,12 +121,12 @@ def _contacts(where: str, raw: dict[str, Any], account: Account) -> list[tuple[C
         devices = []
         for j, d in enumerate(c.get("devices", [])):
             place = f"{where}.contacts[{i}].devices[{j}]"
-            if d["applicationId"] not in account.applications:
+            if d["applicationId"].lower() not in account.applications:
                 raise FixtureError(f"{place}.applicationId: no application '{d['applicationId']}' in this account")
             if d["id"] in seen_devices:
                 raise FixtureError(f"{place}.id: device '{d['id']}' is defined twice")
             seen_devices.add(d["id"])
-            devices.append(PushDevice(d["id"], c["key"], d["applicationId"], PLATFORMS[d["platform"]],
+            devices.append(PushDevice(d["id"], c["key"], d["applicationId"].lower(), PLATFORMS[d["platform"]],
                                       d["token"], d.get("engaged", False)))
         out.append((Contact(c["key"], c.get("language", "EN").upper(), c.get("fields", {})), tuple(devices)))
     return out
