@@ -37,6 +37,9 @@ class Call:
     pending: list[str] = field(default_factory=list)  # delivery ids to hand off after the response
 
 
+Handler = Callable[[Call], dict[str, Any]]
+
+
 @dataclass
 class Subject:
     """The user (and device) an action is about, or the warning that skips it."""
@@ -46,7 +49,7 @@ class Subject:
     skipped: dict[str, Any] | None = None
 
 
-def resolve(call: Call, default_disposition: str, *, create_devices: bool = True) -> Subject:
+def resolve(call: Call, default_disposition: str) -> Subject:
     p = call.params
     user_id = p.get("userId") or ""
     device_id = p.get("deviceId") or ""
@@ -65,11 +68,35 @@ def resolve(call: Call, default_disposition: str, *, create_devices: bool = True
         user = User(id=user_id, created_at=now, last_seen=now)
         users.put(user.id, user)
     if device_id and (device is None or device.user_id != user.id):
-        if disposition == CREATE_NEVER or not create_devices:
+        if disposition == CREATE_NEVER:
             return Subject(user=user, skipped=warning_element(errors.DEVICE_NOT_FOUND))
         device = device if device is not None else Device(id=device_id, user_id=user.id)
         call.state.attach_device(call.app.id, user, device)
     return Subject(user=user, device=device)
+
+
+@dataclass
+class Resolved:
+    """The user an action runs for (and the device, when one was named)."""
+
+    user: User
+    device: Device | None
+
+
+def for_user(disposition: str) -> Callable[[Callable[[Call, Resolved], dict[str, Any]]], Handler]:
+    """Make a handler that resolves the user first and answers the skip warning if there is none."""
+
+    def wrap(action: Callable[[Call, Resolved], dict[str, Any]]) -> Handler:
+        def handler(call: Call) -> dict[str, Any]:
+            subject = resolve(call, disposition)
+            if subject.skipped is not None:
+                return subject.skipped
+            assert subject.user is not None  # resolve gives a user whenever it does not skip
+            return action(call, Resolved(subject.user, subject.device))
+
+        return handler
+
+    return wrap
 
 
 def _apply_device_fields(call: Call, device: Device) -> None:
@@ -134,12 +161,9 @@ def _content(call: Call, user: User) -> dict[str, Any]:
     return body
 
 
-def start(call: Call) -> dict[str, Any]:
-    subject = resolve(call, CREATE_IF_NEEDED)
-    if subject.skipped is not None:
-        return subject.skipped
+@for_user(CREATE_IF_NEEDED)
+def start(call: Call, subject: Resolved) -> dict[str, Any]:
     user = subject.user
-    assert user is not None  # resolve returns a user whenever it does not skip
     if subject.device is not None:
         _apply_device_fields(call, subject.device)
     _merge_attributes(user, call.params.get("userAttributes"))
@@ -166,13 +190,9 @@ def _merge_attributes(user: User, attributes: dict[str, Any] | None) -> None:
         user.attributes = {**user.attributes, **attributes}
 
 
-def send_message(call: Call) -> dict[str, Any]:
-    p = call.params
-    subject = resolve(call, CREATE_NEVER)
-    if subject.skipped is not None:
-        return subject.skipped
-    user = subject.user
-    assert user is not None
+@for_user(CREATE_NEVER)
+def send_message(call: Call, subject: Resolved) -> dict[str, Any]:
+    p, user = call.params, subject.user
     message = call.app.messages.get(p["messageId"])
     if message is None or message.channel != "push":
         return warning_element(errors.MESSAGE_NOT_FOUND)
@@ -203,13 +223,9 @@ def send_message(call: Call) -> dict[str, Any]:
 def _recorded(kind: str, *, name_param: str | None = None) -> Callable[[Call], dict[str, Any]]:
     """An action that finds (or creates) the user and records what was reported."""
 
-    def handler(call: Call) -> dict[str, Any]:
-        subject = resolve(call, CREATE_IF_NEEDED)
-        if subject.skipped is not None:
-            return subject.skipped
-        user = subject.user
-        assert user is not None
-        p = call.params
+    @for_user(CREATE_IF_NEEDED)
+    def handler(call: Call, subject: Resolved) -> dict[str, Any]:
+        user, p = subject.user, call.params
         value = p.get("value")
         call.state.record_event(call.app.id, Event(
             user_id=user.id, kind=kind, name=str(p.get(name_param, "")) if name_param else kind,
@@ -236,12 +252,9 @@ def _update_session(call: Call, user: User, kind: str) -> None:
     call.state.users(call.app.id).put(user.id, user)
 
 
-def set_user_attributes(call: Call) -> dict[str, Any]:
-    subject = resolve(call, CREATE_IF_NEEDED)
-    if subject.skipped is not None:
-        return subject.skipped
+@for_user(CREATE_IF_NEEDED)
+def set_user_attributes(call: Call, subject: Resolved) -> dict[str, Any]:
     user = subject.user
-    assert user is not None
     _merge_attributes(user, call.params.get("userAttributes"))
     new_id = call.params.get("newUserId")
     users = call.state.users(call.app.id)
@@ -262,26 +275,23 @@ def set_user_attributes(call: Call) -> dict[str, Any]:
 def set_device_attributes(call: Call) -> dict[str, Any]:
     if not call.params.get("deviceId"):
         raise LeanplumError(400, errors.must_be_provided("deviceId"))
-    subject = resolve(call, CREATE_IF_NEEDED)
-    if subject.skipped is not None:
-        return subject.skipped
-    assert subject.device is not None
+    return _set_device_attributes(call)
+
+
+@for_user(CREATE_IF_NEEDED)
+def _set_device_attributes(call: Call, subject: Resolved) -> dict[str, Any]:
+    assert subject.device is not None  # a deviceId was given, and CreateIfNeeded creates it
     _apply_device_fields(call, subject.device)
     return {"success": True}
 
 
-def get_vars(call: Call) -> dict[str, Any]:
-    subject = resolve(call, CREATE_IF_NEEDED)
-    if subject.skipped is not None:
-        return subject.skipped
-    assert subject.user is not None
+@for_user(CREATE_IF_NEEDED)
+def get_vars(call: Call, subject: Resolved) -> dict[str, Any]:
     return {"success": True, **_content(call, subject.user)}
 
 
-def get_newsfeed_messages(call: Call) -> dict[str, Any]:
-    subject = resolve(call, CREATE_IF_NEEDED)
-    if subject.skipped is not None:
-        return subject.skipped
+@for_user(CREATE_IF_NEEDED)
+def get_newsfeed_messages(call: Call, subject: Resolved) -> dict[str, Any]:
     return {"success": True, "newsfeedMessages": {}}
 
 
@@ -289,8 +299,6 @@ def accept(call: Call) -> dict[str, Any]:
     """Actions without a user (setVars, log): accepted; the request itself is the record."""
     return {"success": True}
 
-
-Handler = Callable[[Call], dict[str, Any]]
 
 HANDLERS: dict[str, Handler] = {
     "start": start,
