@@ -1,7 +1,7 @@
 """Run one benchmark target under uvicorn: `python bench/launch.py {fake|bare} PORT`.
 
 Both targets use identical uvicorn settings (one worker, default loop and HTTP
-implementation, no access log, no lifespan), so the only difference is the app.
+implementation, no access log, lifespan on as in `pushfake serve`), so the only difference is the app.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def fake_app() -> Starlette:
 def main(argv: list[str]) -> None:
     kind, port = argv[1], int(argv[2])
     app = {"fake": fake_app, "bare": bare_app}[kind]()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
 
 
 if __name__ == "__main__":

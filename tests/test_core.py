@@ -59,3 +59,12 @@ def test_store_reset_empties_tables_that_are_still_held():
     assert len(table) == 0 and store.table("x", "y") is table
     table.put("k", 2)
     assert store.table("x", "y").get("k") == 2
+
+
+def test_bulk_uuids_are_version_4_distinct_and_follow_the_seed():
+    ids = SeededRandom(5).uuid4s(2000)
+    assert ids == SeededRandom(5).uuid4s(2000) and len(set(ids)) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+    assert SeededRandom(5).uuid4s(0) == []

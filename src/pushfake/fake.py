@@ -6,6 +6,7 @@ The same `Fake` serves every transport: the ASGI app from `create_app`, a uvicor
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from pushfake.core.clock import Clock, SystemClock
@@ -70,6 +71,7 @@ class Fake:
     def reset(self) -> None:
         """Back to the world the fake started with, and the same seed."""
         with self.store.transaction():
+            gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
             self.store.reset()
             self.rng.reseed(self.seed)
             self.scheduler.clear()

@@ -80,13 +80,15 @@ class DeliveryQueue:
         self._rng = rng
         self._consumer: Consumer | None = None
 
-    def new_id(self) -> str:
-        return self._rng.uuid4()
+    def new_ids(self, count: int) -> list[str]:
+        return self._rng.uuid4s(count)
 
-    def record(self, delivery: Delivery) -> None:
-        """Store `delivery` as queued (not yet handed off)."""
-        delivery.advance("queued", self._clock.now())
-        self._table.put(delivery.id, delivery)
+    def record(self, *deliveries: Delivery) -> None:
+        """Store `deliveries` as queued (not yet handed off), all at this moment."""
+        step = ("queued", self._clock.now(), None)
+        for delivery in deliveries:
+            delivery.timeline = (*delivery.timeline, step)
+            self._table.put(delivery.id, delivery)
 
     def hand_off_now(self, ids: Iterable[str]) -> None:
         """Give recorded deliveries to the consumer (for work that runs outside a request)."""

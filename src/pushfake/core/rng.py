@@ -33,10 +33,29 @@ class SeededRandom:
     def uuid4(self) -> str:
         """A version-4 UUID string; the same text `uuid.UUID(int=bits, version=4)` gives, faster."""
         with self._lock:
-            bits = self._random.getrandbits(128)
-        bits = (bits & ~(0xC000 << 48) | (0x8000 << 48)) & ~(0xF000 << 64) | (4 << 76)
-        h = f"{bits:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            return _uuid4_text(self._random.getrandbits(128))
+
+    def uuid4s(self, count: int) -> list[str]:
+        """`count` version-4 UUID strings from one draw (a bulk send needs thousands at once)."""
+        if count <= 0:
+            return []
+        with self._lock:
+            text = self._random.randbytes(16 * count).hex()
+        # Version nibble 4; variant bits 10 (first hex digit of the fourth group in 8-b).
+        return [
+            f"{text[i:i + 8]}-{text[i + 8:i + 12]}-4{text[i + 13:i + 16]}-"
+            f"{_VARIANT[text[i + 16]]}{text[i + 17:i + 20]}-{text[i + 20:i + 32]}"
+            for i in range(0, 32 * count, 32)
+        ]
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _uuid4_text(bits: int) -> str:
+    bits = (bits & ~(0xC000 << 48) | (0x8000 << 48)) & ~(0xF000 << 64) | (4 << 76)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def random(self) -> float:
         with self._lock:

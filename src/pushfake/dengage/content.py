@@ -6,6 +6,7 @@ unknown field renders empty. Languages match without regard to case.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -39,13 +40,18 @@ def iso(seconds: float) -> str:
 def render(text: str, contact: Contact) -> str:
     if "{{" not in text:
         return text
+    parts = _split(text)  # literal, field, literal, field, ..., literal
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        value = contact.key if parts[i] == "contactKey" else contact.fields.get(parts[i])
+        out[i] = "" if value is None else str(value)
+    return "".join(out)
 
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        value = contact.key if name == "contactKey" else contact.fields.get(name)
-        return "" if value is None else str(value)
 
-    return _PLACEHOLDER.sub(substitute, text)
+@functools.lru_cache(maxsize=256)
+def _split(text: str) -> tuple[str, ...]:
+    """A template split once into literals and field names, for sends to thousands of contacts."""
+    return tuple(_PLACEHOLDER.split(text))
 
 
 def for_contact(template: Template, contact: Contact) -> tuple[str, dict[str, Any]]:

@@ -152,10 +152,8 @@ class DengageService:
             send = Send(tracking_id, account.id, now, plan.schedule_at, plan.application_ids,
                         "Scheduled" if plan.schedule_at is not None else "Sending")
             self.state.put_send(send)
-        pending: list[str] = []
-        if plan.schedule_at is None:
-            pending = self._deliver(account, send, plan)
-        else:
+            pending = self._deliver(account, send, plan) if plan.schedule_at is None else []
+        if plan.schedule_at is not None:
             self._scheduler.call_at(plan.schedule_at, lambda: self._deliver_scheduled(account, send, plan))
         return Result(200, {"code": 0, "message": "Success", "data": {"trackingId": tracking_id}}, pending)
 
@@ -212,20 +210,19 @@ class DengageService:
 
     def _deliver(self, account: Account, send: Send, plan: _Plan) -> list[str]:
         chosen = audience.contacts(self.state, account, plan.segment_id, plan.table_id)
+        devices = audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only)
         payloads: dict[str, dict[str, Any]] = {}  # one rendering per contact, shared by its devices
-        for device in audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only):
+        deliveries = []
+        for delivery_id, device in zip(self._deliveries.new_ids(len(devices)), devices, strict=True):
             payload = payloads.get(device.contact_key)
             if payload is None:
                 language, rendered = content.for_contact(plan.template, chosen[device.contact_key])
                 payload = payloads[device.contact_key] = {
                     **rendered, **({"language": language} if language else {}), "trackingId": send.tracking_id}
-            delivery = Delivery(
-                id=self._deliveries.new_id(), vendor="dengage", app_id=device.application_id,
-                send_id=send.tracking_id, user_id=device.contact_key, device_id=device.id,
-                platform=device.platform, token=device.token, payload=payload,
-            )
-            self._deliveries.record(delivery)
-            send.delivery_ids.append(delivery.id)
+            deliveries.append(Delivery(delivery_id, "dengage", device.application_id, send.tracking_id,
+                                       device.contact_key, device.id, device.platform, device.token, payload))
+        self._deliveries.record(*deliveries)
+        send.delivery_ids.extend(d.id for d in deliveries)
         send.status = "Sending"
         self.state.put_send(send)
         return list(send.delivery_ids)

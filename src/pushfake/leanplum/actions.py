@@ -209,14 +209,17 @@ def send_message(call: Call, subject: Resolved) -> dict[str, Any]:
     if not reachable:
         return warning_element(NO_PUSH_DEVICE, messagesSent=0)
     payload = {**rules.render_payload(message, p.get("values") or {}), "messageId": message.id}
-    for device, (platform, token) in reachable:  # type: ignore[misc]
-        delivery = Delivery(
-            id=call.deliveries.new_id(), vendor="leanplum", app_id=call.app.id, send_id=message.id,
+    deliveries = [
+        Delivery(
+            id=delivery_id, vendor="leanplum", app_id=call.app.id, send_id=message.id,
             user_id=user.id, device_id=device.id, platform=platform, token=token,
             payload=payload,  # one rendering per send, shared by its deliveries
         )
-        call.deliveries.record(delivery)
-        call.pending.append(delivery.id)
+        for delivery_id, (device, (platform, token)) in zip(
+            call.deliveries.new_ids(len(reachable)), reachable, strict=True)  # type: ignore[misc]
+    ]
+    call.deliveries.record(*deliveries)
+    call.pending.extend(d.id for d in deliveries)
     return {"success": True, "result": "Message sent", "messagesSent": len(reachable)}
 
 
