@@ -68,3 +68,13 @@ def test_bulk_uuids_are_version_4_distinct_and_follow_the_seed():
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
     assert SeededRandom(5).uuid4s(0) == []
+
+
+def test_the_public_api_is_what_all_names():
+    import pushfake
+
+    public = {name for name in dir(pushfake) if not name.startswith("_")}
+    modules = {"app", "cli", "core", "dengage", "fake", "leanplum"}
+    assert public - modules == set(pushfake.__all__) - {"__version__"}
+    for name in pushfake.__all__:
+        assert getattr(pushfake, name) is not None

@@ -162,3 +162,10 @@ def test_reset_returns_to_the_starting_world(client, fake):
     assert fake.leanplum.user(APP, "alice").attributes == {"plan": "gold", "name": "Alice"}
     assert element(post(client, "sendMessage", userId="alice", messageId=1001))["messagesSent"] == 1
     assert len(fake.deliveries.find()) == 1
+
+
+def test_track_outside_a_session_is_answered_offline(client):
+    outside = element(post(client, "track", userId="alice", event="early"))
+    assert outside == {"success": True, "isOffline": True}
+    post(client, "start", userId="alice")
+    assert element(post(client, "track", userId="alice", event="inside")) == {"success": True}

@@ -235,8 +235,10 @@ def _recorded(kind: str, *, name_param: str | None = None) -> Callable[[Call], d
             time=p.get("time", call.clock.now()), params=p.get("params") or {},
             value=float(value) if value is not None else None,
         ))
+        # Recorded answers to a track outside a session carry isOffline: true.
+        offline = kind == "track" and user.session_state != "active"
         _update_session(call, user, kind)
-        return {"success": True}
+        return {"success": True, "isOffline": True} if offline else {"success": True}
 
     return handler
 
