@@ -27,7 +27,12 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME_DEPENDENCIES = ("starlette", "uvicorn", "python-multipart", "pyyaml", "jsonschema", "jsonschema-rs", "httpx")
-SHIPPED_DATA = ("pushfake/openapi/leanplum.yaml", "pushfake/fixtures/default.yaml", "pushfake/fixtures_schema.yaml")
+SHIPPED_DATA = (
+    "pushfake/openapi/leanplum.yaml",
+    "pushfake/openapi/dengage.yaml",
+    "pushfake/fixtures/default.yaml",
+    "pushfake/fixtures_schema.yaml",
+)
 BIN = "Scripts" if os.name == "nt" else "bin"
 
 
