@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
+from hypothesis import HealthCheck, settings
 
 from pushfake import Fake, create_app
 
@@ -44,3 +45,9 @@ def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def deterministic(max_examples: int, *suppress: HealthCheck) -> settings:
+    """Hypothesis settings for CI: derandomized, no example database, no deadline, not too_slow."""
+    return settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, *suppress])

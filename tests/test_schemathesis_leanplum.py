@@ -63,7 +63,6 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import (
     expand_status_codes,
@@ -72,6 +71,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pushfake import Fake, ManualClock, create_app
+from tests.support import deterministic
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "leanplum.yaml"
 DOCUMENT: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -464,13 +464,7 @@ def _schema(mode: str) -> Any:
 positive = _schema("positive")
 negative = _schema("negative")
 
-DETERMINISTIC = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+DETERMINISTIC = deterministic(MAX_EXAMPLES)
 
 
 def _call_and_validate(case: Any) -> None:

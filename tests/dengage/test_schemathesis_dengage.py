@@ -34,20 +34,20 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 import zlib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
 from starlette.testclient import TestClient
 
 from pushfake import Fake, create_app
+from tests.dengage.helpers import documented_date
+from tests.support import deterministic
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "dengage.yaml"
 DOCUMENT: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -90,34 +90,6 @@ REPORT_QUERY = _validator({
 
 # --- rules beyond JSON Schema, as the spec states them ---------------------------------------------
 
-# `ScheduleDate.description`: yyyy-MM-dd, yyyy-MM-dd HH:mm, yyyy-MM-ddTHH:mm, yyyy-MM-dd HH:mm:ss,
-# yyyy-MM-ddTHH:mm:ss, either of the last two with .f/.ff/.fff, yyyy-MM-ddTHH:mm:ssZ and
-# yyyy-MM-ddTHH:mm:ss.fffZ (read as .f to .fff, like the unzoned forms).
-_DOCUMENTED_DATE = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:(?P<sep>[ T])(?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,3}))?)?(?P<z>Z)?)?$"
-)
-
-
-def _documented_date(text: str) -> tuple[bool, float | None]:
-    """(whether `text` has a documented shape, its UTC time if it is a real date, whatever its shape)."""
-    match = _DOCUMENTED_DATE.match(text)
-    if match is None:
-        return False, None
-    documented = not match["z"] or (match["sep"] == "T" and match["s"] is not None)  # Z only after T and seconds
-    fmt, value = "%Y-%m-%d", match["date"]
-    if match["hm"]:
-        fmt, value = fmt + " %H:%M", f"{value} {match['hm']}"
-        if match["s"]:
-            fmt, value = fmt + ":%S", f"{value}:{match['s']}"
-            if match["f"]:
-                fmt, value = fmt + ".%f", f"{value}.{match['f']}"
-    try:
-        return documented, datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return documented, None
-
-
 def rules_broken_beyond_the_schema(body: Any) -> list[str]:
     """The rules of the spec that JSON Schema cannot express and that `body` breaks (judged now)."""
     if not isinstance(body, dict):
@@ -130,7 +102,7 @@ def rules_broken_beyond_the_schema(body: Any) -> list[str]:
             broken.append("multiLangContent.defaultLanguage has no content")
     date = body.get("scheduleDate")
     if isinstance(date, str):
-        documented, when = _documented_date(date)
+        documented, when = documented_date(date)
         if when is None:
             broken.append(f"scheduleDate {date!r} is not a real date")
         elif when < time.time() + 1:  # a second of slack around "now"
@@ -302,13 +274,7 @@ def _schema(mode: str) -> Any:
 positive = _schema("positive")
 negative = _schema("negative")
 
-DETERMINISTIC = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+DETERMINISTIC = deterministic(MAX_EXAMPLES, HealthCheck.filter_too_much)
 
 
 def _call_and_validate(case: Any) -> None:

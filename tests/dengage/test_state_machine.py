@@ -27,7 +27,6 @@ where the two disagree the test fails, and the failing step is the finding.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +44,7 @@ from hypothesis.stateful import (
 from starlette.testclient import TestClient
 
 from pushfake import Fake, ManualClock, create_app
+from tests.dengage.helpers import documented_date
 
 # --- the default world (fixtures/default.yaml, section `dengage`), as facts ---------------------------
 
@@ -81,30 +81,11 @@ SEND = "/rest/push/sendInstant"
 
 # --- scheduleDate as the spec describes it -----------------------------------------------------------
 
-# `ScheduleDate.description`: yyyy-MM-dd, yyyy-MM-dd HH:mm, yyyy-MM-ddTHH:mm, yyyy-MM-dd HH:mm:ss,
-# yyyy-MM-ddTHH:mm:ss, either of the last two with .f/.ff/.fff, yyyy-MM-ddTHH:mm:ssZ and
-# yyyy-MM-ddTHH:mm:ss.fffZ; all UTC.
-_DATE = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:(?P<sep>[ T])(?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,3}))?)?(?P<z>Z)?)?$"
-)
-
-
 def parse_schedule_date(text: str) -> float | None:
     """The UTC time of a documented-format date, or None if it is not a real date."""
-    match = _DATE.match(text)
-    assert match is not None, f"the test only sends pattern-valid dates here: {text!r}"
-    fmt, value = "%Y-%m-%d", match["date"]
-    if match["hm"]:
-        fmt, value = fmt + " %H:%M", f"{value} {match['hm']}"
-        if match["s"]:
-            fmt, value = fmt + ":%S", f"{value}:{match['s']}"
-            if match["f"]:
-                fmt, value = fmt + ".%f", f"{value}.{match['f']}"
-    try:
-        return datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
+    documented, when = documented_date(text)
+    assert documented, f"the test only sends documented dates here: {text!r}"
+    return when
 
 
 def format_date(when: float, style: str) -> str:
