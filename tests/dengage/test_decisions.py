@@ -223,6 +223,7 @@ def test_use_only_engaged_tokens_keeps_only_engaged_devices(client, fake):
     assert reached(fake, first) == {ELIF_CHROME}
     everyone = tracking_id(send(client, token, {"content": CONTENT, "useOnlyEngagedTokens": False}))
     [john_android] = fake.deliveries.find(send_id=everyone, device_id="john-android")
+    fake.run_until_idle()  # a notification is opened once it has arrived
     fake.dengage.engage(john_android.id, "open")
     after = tracking_id(send(client, token, {"content": CONTENT, "useOnlyEngagedTokens": True}))
     assert reached(fake, after) == {ELIF_CHROME, JOHN_ANDROID}
@@ -232,6 +233,7 @@ def test_a_click_also_engages_a_device(client, fake):
     token = login(client)
     everyone = tracking_id(send(client, token, {"content": CONTENT}))
     [ayse] = fake.deliveries.find(send_id=everyone, device_id="ayse-iphone")
+    fake.run_until_idle()  # a notification is opened once it has arrived
     fake.dengage.engage(ayse.id, "click")
     after = tracking_id(send(client, token, {"content": CONTENT, "useOnlyEngagedTokens": True}))
     assert reached(fake, after) == {ELIF_CHROME, AYSE_IPHONE}
@@ -281,9 +283,9 @@ def test_future_schedule_date_waits_for_the_clock(client, fake):
                                                 "scheduleDate": "2026-01-01T00:30:00Z"}))
     assert fake.deliveries.find() == []
     assert report(client, token, tracking)["status"] == "Scheduled"
-    assert fake.advance(1799) == 0
+    fake.advance(1799)
     assert fake.deliveries.find() == []
-    assert fake.advance(1) == 1
+    fake.advance(1)
     assert reached(fake, tracking) == {AYSE_IPHONE, ELIF_CHROME}
     data = report(client, token, tracking)
     assert (data["status"], data["totalCount"]) == ("Sending", 2)
@@ -294,7 +296,8 @@ def test_future_schedule_date_waits_for_the_clock(client, fake):
 def test_past_schedule_date_is_400(client, fake, text):
     response = send(client, login(client), {"content": CONTENT, "scheduleDate": text})
     assert field_error(response) == "scheduleDate"
-    assert fake.deliveries.find() == [] and sends(fake) == 0 and fake.advance(10**6) == 0
+    fake.advance(10**6)
+    assert fake.deliveries.find() == [] and sends(fake) == 0
 
 
 @pytest.mark.parametrize("text", ["2026-02-31", "2026-13-01", "2026-04-31T10:00", "2026-01-02T24:00:00",
@@ -405,6 +408,7 @@ def test_send_report_counts_the_sends_deliveries(client, fake):
     assert {i["itemName"]: i["openCount"] for i in data["deviceTypes"]} == {"Android": 0, "Web": 0, "iOS": 0}
 
     [elif_delivery] = fake.deliveries.find(send_id=tracking, device_id="elif-chrome")
+    fake.run_until_idle()  # a notification is opened once it has arrived
     fake.dengage.engage(elif_delivery.id, "open")
     data = report(client, token, tracking)
     assert data["totalOpenCount"] == 1
@@ -415,6 +419,7 @@ def test_send_report_application_id_narrows_to_one_application(client, fake):
     token = login(client)
     tracking = tracking_id(send(client, token, {"content": CONTENT}))
     [elif_delivery] = fake.deliveries.find(send_id=tracking, device_id="elif-chrome")
+    fake.run_until_idle()  # a notification is opened once it has arrived
     fake.dengage.engage(elif_delivery.id, "open")
     mobile = report(client, token, tracking, MOBILE_APP)
     web = report(client, token, tracking, WEB_APP)

@@ -2,8 +2,9 @@
 
 Vendors create deliveries while answering a send (state `queued`) and hand them to the
 delivery queue *after* the response has gone out, as the real services do. The simulated
-device gateway (a later component) attaches as the consumer; until it does, deliveries stay
-`queued` and can be inspected here.
+device gateway (`pushfake.gateway`) attaches as the consumer and moves them on: `sending`,
+`retrying`, then `delivered` or `failed`. Views (a device's inbox, a send, a user) are queries
+over these records, never copies.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any, NamedTuple
 from pushfake.core.clock import Clock
 from pushfake.core.rng import SeededRandom
 from pushfake.core.store import Store
+from pushfake.core.tokens import TokenRegistry
 
 
 class StateChange(NamedTuple):
     """One step of a delivery's timeline, as callers read it."""
 
-    state: str  # queued, sending, delivered, failed; "open" / "click" for engagements
+    state: str  # queued, sending, retrying, delivered, failed; "open" / "click" for engagements
     at: float
     reason: str | None = None
 
@@ -44,6 +46,7 @@ class Delivery:
     payload: dict[str, Any]
     timeline: tuple[_Step, ...] = ()
     engagements: tuple[_Step, ...] = ()  # "open" / "click", as a person would
+    token_rejected: bool = False  # the gateway refused the token itself (a bounce)
 
     @property
     def state(self) -> str:
@@ -58,6 +61,15 @@ class Delivery:
         """Why the latest step happened (a gateway's failure code), if it says."""
         return self.timeline[-1][2]
 
+    @property
+    def attempts(self) -> int:
+        """How many times the gateway was asked (the first try and each retry)."""
+        return sum(1 for step in self.timeline if step[0] == "sending")
+
+    @property
+    def final(self) -> bool:
+        return self.timeline[-1][0] in FINAL_STATES
+
     def reached(self, state: str) -> bool:
         return any(step[0] == state for step in self.timeline)
 
@@ -68,6 +80,7 @@ class Delivery:
         self.timeline = (*self.timeline, (state, at, reason))
 
 
+FINAL_STATES = frozenset({"delivered", "failed"})
 Consumer = Callable[[list[str]], None]
 
 
@@ -79,6 +92,7 @@ class DeliveryQueue:
         self._clock = clock
         self._rng = rng
         self._consumer: Consumer | None = None
+        self.tokens = TokenRegistry(store)  # tokens a gateway rejected; sends skip them
 
     def new_ids(self, count: int) -> list[str]:
         return self._rng.uuid4s(count)
@@ -111,6 +125,9 @@ class DeliveryQueue:
         delivery = self._table.get(delivery_id)
         if delivery is None:
             raise KeyError(f"no delivery {delivery_id!r}")
+        if not delivery.reached("delivered"):
+            raise ValueError(f"delivery {delivery_id} is {delivery.state}; only a delivered "
+                             "notification can be opened or clicked")
         delivery.engagements = (*delivery.engagements, (kind, self._clock.now(), None))
         self._table.put(delivery.id, delivery)
         return delivery
@@ -129,10 +146,11 @@ class DeliveryQueue:
         send_id: str | None = None,
         user_id: str | None = None,
         device_id: str | None = None,
+        state: str | None = None,
     ) -> list[Delivery]:
-        """Deliveries matching every filter given, oldest first."""
+        """Deliveries matching every filter given (`state`: the current one), oldest first."""
         wanted = {"vendor": vendor, "app_id": app_id, "send_id": send_id,
-                  "user_id": user_id, "device_id": device_id}
+                  "user_id": user_id, "device_id": device_id, "state": state}
         filters = [(k, v) for k, v in wanted.items() if v is not None]
         rows = [d for d in self._table.values() if all(getattr(d, k) == v for k, v in filters)]
         rows.sort(key=lambda d: d.timeline[0][1])

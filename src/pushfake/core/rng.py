@@ -1,4 +1,4 @@
-"""Every random choice of the fake (ids, tokens, later latency and failures) comes from here.
+"""Every random choice of the fake (ids, tokens, gateway latency and failures) comes from here.
 
 One `Random` seeded once; the same seed and the same requests give the same ids.
 """
@@ -48,6 +48,19 @@ class SeededRandom:
             for i in range(0, 32 * count, 32)
         ]
 
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        with self._lock:
+            return self._random.random()
+
+    def uniform(self, low: float, high: float) -> float:
+        with self._lock:
+            return self._random.uniform(low, high)
+
+    def lognormal(self, mu: float, sigma: float) -> float:
+        with self._lock:
+            return self._random.lognormvariate(mu, sigma)
+
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
@@ -57,6 +70,3 @@ def _uuid4_text(bits: int) -> str:
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def random(self) -> float:
-        with self._lock:
-            return self._random.random()

@@ -1,4 +1,4 @@
-"""Work due at a time on the fake's clock (scheduled sends; later, retries).
+"""Work due at a time on the fake's clock (scheduled sends, the gateway's attempts and retries).
 
 With a `ManualClock`, `run_due` runs whatever is due after the test moves the clock
 (`Fake.advance`). In a live server, `run_forever` sleeps until the next item is due.
@@ -33,26 +33,30 @@ class Scheduler:
         with self._lock:
             return self._heap[0][0] if self._heap else None
 
-    def run_due(self) -> int:
-        """Run every callback due by now, in time order; returns how many ran."""
+    def run_due(self, limit: int | None = None) -> int:
+        """Run callbacks due by now (at most `limit`), in time order; returns how many ran."""
         ran = 0
-        while True:
+        while limit is None or ran < limit:
             with self._lock:
                 if not self._heap or self._heap[0][0] > self._clock.now():
                     return ran
                 _, _, callback = heapq.heappop(self._heap)
             callback()
             ran += 1
+        return ran
 
     def clear(self) -> None:
         with self._lock:
             self._heap.clear()
 
-    async def run_forever(self, idle_seconds: float = 1.0) -> None:
-        """Run callbacks as they fall due; cancel the task to stop."""
+    async def run_forever(self, idle_seconds: float = 1.0, batch: int = 1) -> None:
+        """Run callbacks as they fall due, giving the event loop a turn every `batch` of them;
+        cancel the task to stop."""
         self._wake = asyncio.Event()
         while True:
-            self.run_due()
+            if self.run_due(limit=batch) == batch:
+                await asyncio.sleep(0)
+                continue
             due = self.next_due()
             wait = idle_seconds if due is None else max(0.0, min(idle_seconds, due - self._clock.now()))
             self._wake.clear()

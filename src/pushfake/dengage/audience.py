@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pushfake.dengage.models import Account, Contact, FieldCondition, PushDevice
@@ -39,10 +40,16 @@ def contacts(state: DengageState, account: Account, segment_id: str | None,
 
 
 def devices(state: DengageState, account: Account, chosen: dict[str, Contact],
-            application_ids: tuple[str, ...], engaged_only: bool) -> list[PushDevice]:
-    """Every device of the chosen contacts in the applications, in the store's order."""
+            application_ids: tuple[str, ...], engaged_only: bool,
+            usable: Callable[[str, Any], bool]) -> list[PushDevice]:
+    """Every reachable device of the chosen contacts in the applications, in the store's order.
+
+    `usable(platform, token)` says whether a gateway still accepts the token; one it rejected
+    (unregistered, invalid) is no longer reachable.
+    """
     apps = set(application_ids)
     return [
         d for d in state.devices(account.id).values()
         if d.contact_key in chosen and d.application_id in apps and (d.engaged or not engaged_only)
+        and usable(d.platform, d.token)
     ]

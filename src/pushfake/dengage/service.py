@@ -25,8 +25,6 @@ from pushfake.dengage.models import (
 from pushfake.dengage.state import DengageState
 from pushfake.dengage.world import DengageWorld
 
-BOUNCES = frozenset({"BadDeviceToken", "Unregistered", "UNREGISTERED", "INVALID_ARGUMENT", "404", "410"})
-
 
 @dataclass
 class Result:
@@ -210,7 +208,8 @@ class DengageService:
 
     def _deliver(self, account: Account, send: Send, plan: _Plan) -> list[str]:
         chosen = audience.contacts(self.state, account, plan.segment_id, plan.table_id)
-        devices = audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only)
+        devices = audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only,
+                                   self._deliveries.tokens.usable)
         payloads: dict[str, dict[str, Any]] = {}  # one rendering per contact, shared by its devices
         deliveries = []
         for delivery_id, device in zip(self._deliveries.new_ids(len(devices)), devices, strict=True):
@@ -284,7 +283,7 @@ def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
         return d.engaged("open")
 
     failed = [d for d in deliveries if d.state == "failed"]
-    bounced = [d for d in failed if (d.reason or "") in BOUNCES]
+    bounced = [d for d in failed if d.token_rejected]
     finished = all(d.state in ("delivered", "failed") for d in deliveries)
     status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
     by_platform: dict[str, list[Delivery]] = {}

@@ -205,7 +205,9 @@ def send_message(call: Call, subject: Resolved) -> dict[str, Any]:
                 messagesSent=0,
             )
     targets = [subject.device] if subject.device is not None else call.state.devices_of(call.app.id, user.id)
-    reachable = [(d, d.push_target()) for d in targets if d is not None and d.push_target() is not None]
+    usable = call.deliveries.tokens.usable  # a token a gateway rejected is no longer the device's
+    reachable = [(d, target) for d in targets
+                 if d is not None and (target := d.push_target()) is not None and usable(*target)]
     if not reachable:
         return warning_element(NO_PUSH_DEVICE, messagesSent=0)
     payload = {**rules.render_payload(message, p.get("values") or {}), "messageId": message.id}
