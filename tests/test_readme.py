@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pushfake import Fake
+from pushfake import Fake, ManualClock
 from tests.support import serve_in_thread
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -67,3 +67,23 @@ def test_readme_console_examples_give_the_documented_output():
             outputs = run_block(pairs, server.url)
             for (command, expected), actual in zip(pairs, outputs, strict=True):
                 assert comparable(actual) == comparable(expected), command
+
+
+def fenced(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+def test_readme_python_examples_run():
+    blocks = fenced("python")
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), {"__name__": "readme_example"})  # noqa: S102
+
+
+def test_readme_fixtures_examples_are_accepted(tmp_path):
+    [block] = fenced("yaml")
+    path = tmp_path / "gateway-example.yaml"
+    path.write_text(block, encoding="utf-8")
+    config = Fake(fixtures=path, clock=ManualClock()).gateway.config
+    assert (config.retry.limit, config.platforms["fcm"].throughput) == (5, 500)
+    assert [(o.platform, o.end - o.start, o.code) for o in config.outages] == [("fcm", 60, "UNAVAILABLE")]
