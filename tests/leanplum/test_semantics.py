@@ -169,3 +169,32 @@ def test_track_outside_a_session_is_answered_offline(client):
     assert outside == {"success": True, "isOffline": True}
     post(client, "start", userId="alice")
     assert element(post(client, "track", userId="alice", event="inside")) == {"success": True}
+
+
+def test_a_token_registered_again_after_unregistered_is_used_again(client, fake):
+    token = "5e" * 32
+    post(client, "start", userId="ren", deviceId="ren-phone", iosPushToken=token)
+    fake.gateway.unregister(token, platform="apns")  # the app was removed: APNs says Unregistered
+    assert element(post(client, "sendMessage", userId="ren", messageId=1001))["messagesSent"] == 1
+    fake.run_until_idle()
+    assert fake.gateway.token_mark("apns", token).status == "unregistered"
+    assert element(post(client, "sendMessage", userId="ren", messageId=1001))["messagesSent"] == 0
+    fake.gateway.clear()  # reinstalled: APNs accepts the token again, and the app registers it
+    fake.advance(60)
+    post(client, "start", userId="ren", deviceId="ren-phone", iosPushToken=token)
+    assert fake.gateway.token_mark("apns", token) is None
+    assert element(post(client, "sendMessage", userId="ren", messageId=1001))["messagesSent"] == 1
+    fake.run_until_idle()
+    assert [d.state for d in fake.deliveries.find(device_id="ren-phone")] == ["failed", "delivered"]
+
+
+def test_an_invalid_token_stays_refused_when_reported_again(client, fake):
+    token = "ab" * 31  # hex, but shorter than any APNs token
+    post(client, "start", userId="bad", deviceId="bad-phone", iosPushToken=token)
+    assert element(post(client, "sendMessage", userId="bad", messageId=1001))["messagesSent"] == 1
+    fake.run_until_idle()
+    [failed] = fake.deliveries.find(device_id="bad-phone")
+    assert (failed.state, failed.reason, failed.token_rejected) == ("failed", "BadDeviceToken", True)
+    fake.advance(60)
+    post(client, "start", userId="bad", deviceId="bad-phone", iosPushToken=token)
+    assert element(post(client, "sendMessage", userId="bad", messageId=1001))["messagesSent"] == 0

@@ -13,9 +13,10 @@ from typing import Any
 from pushfake.core.clock import Clock
 from pushfake.core.deliveries import Delivery, DeliveryQueue
 from pushfake.core.rng import SeededRandom
+from pushfake.core.tokens import UNREGISTERED
 from pushfake.leanplum import errors, rules
 from pushfake.leanplum.errors import LeanplumError, warning_element
-from pushfake.leanplum.models import DEVICE_FIELDS, App, Device, Event, User
+from pushfake.leanplum.models import DEVICE_FIELDS, PUSH_TOKEN_FIELDS, App, Device, Event, User
 from pushfake.leanplum.state import LeanplumState
 from pushfake.leanplum.world import LeanplumSettings
 
@@ -107,7 +108,20 @@ def _apply_device_fields(call: Call, device: Device) -> None:
             if name in DETECTABLE and value == "(detect)":
                 value = call.settings.detect_location.get(name)
             setattr(device, name, value)
+    if any(name in p for name in PUSH_TOKEN_FIELDS):
+        _registered_again(call, device)
     call.state.devices(call.app.id).put(device.id, device)
+
+
+def _registered_again(call: Call, device: Device) -> None:
+    """A device that reports a token a gateway called unregistered has been given it anew (the app
+    was reinstalled or re-subscribed): sends may use it again until a gateway says otherwise."""
+    target = device.push_target()
+    if target is None:
+        return
+    mark = call.deliveries.tokens.mark_of(*target)
+    if mark is not None and mark.status == UNREGISTERED and mark.since < call.clock.now():
+        call.deliveries.tokens.forget(*target)
 
 
 def variables(app: App, include_defaults: bool) -> dict[str, Any]:
