@@ -74,3 +74,10 @@ def test_serve_refuses_a_taken_port():
 def test_check_fixtures(tmp_path, capsys):
     assert main(["check-fixtures", os.fspath(tmp_path / "nope.yaml")]) == 1
     assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_check_fixtures_checks_the_gateway_section_too(tmp_path, capsys):
+    bad = tmp_path / "gateway.yaml"
+    bad.write_text("gateway:\n  platforms:\n    fcm: {failures: {BadDeviceToken: 0.1}}\n", encoding="utf-8")
+    assert main(["check-fixtures", os.fspath(bad)]) == 1
+    assert "gateway.platforms.fcm.failures.BadDeviceToken: fcm has no outcome 'BadDeviceToken'" in capsys.readouterr().err

@@ -238,7 +238,11 @@ def token_match(item: dict[str, Any]) -> TokenMatch:
     pattern = item.get("pattern")
     if token is None and pattern is None and name is None:
         raise ValueError("say which tokens: token, pattern or platform")
-    return TokenMatch(name, None if token is None else str(token), re.compile(pattern) if pattern is not None else None)
+    try:
+        compiled = re.compile(pattern) if pattern is not None else None
+    except (re.error, TypeError) as exc:
+        raise _At(".pattern", f"{pattern!r} is not a regular expression: {exc}") from None
+    return TokenMatch(name, None if token is None else str(token), compiled)
 
 
 def failure_rates(platform_name: str | None, rates: dict[str, float]) -> dict[str, float]:

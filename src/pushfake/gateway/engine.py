@@ -56,7 +56,8 @@ class Gateway:
         self._table = store.table("deliveries")
         self.tokens: TokenRegistry = deliveries.tokens
         self._fixtures = fixtures or {}
-        self.config = GatewayConfig.from_mapping(self._fixtures, clock.now())
+        self._loaded_at = clock.now()  # what the fixtures' relative times ('+30s') count from
+        self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
         self._heap: list[_Entry] = []
         self._order = itertools.count()
         self._wake_at = math.inf
@@ -71,7 +72,8 @@ class Gateway:
             self._wake_at = math.inf
             self._buckets.clear()
             self._sizes.clear()
-            self.config = GatewayConfig.from_mapping(self._fixtures, self._clock.now())
+            self._loaded_at = self._clock.now()
+            self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
 
     def accept(self, ids: list[str]) -> None:
         """The delivery queue's consumer: start an attempt for each delivery now."""
@@ -152,8 +154,8 @@ class Gateway:
         if rates:
             draw = self._rng.random()
             for code, chance in rates.items():
-                if draw < chance:
-                    return gateway.outcome(code), None
+                if draw < chance:  # a code this platform does not answer leaves its tokens alone
+                    return gateway.outcomes.get(code, gateway.delivered), None
                 draw -= chance
         return gateway.delivered, None
 
@@ -230,14 +232,16 @@ class Gateway:
 
     def set_failures(self, rates: dict[str, float], *, platform: str | None = None, token: Any = None,
                      pattern: str | None = None) -> None:
-        """Chance per attempt of each outcome code, e.g. `{"UNAVAILABLE": 0.1}`; `{}` clears."""
+        """Chance per attempt of each outcome code, e.g. `{"UNAVAILABLE": 0.1}`; `{}` clears.
+        With no platform, every platform takes the rates of the codes it answers."""
+        checked = cfg.failure_rates(platform, rates)  # before any change: a refused call changes nothing
         with self._store.transaction():
             if token is None and pattern is None:
-                for name, settings in self._platforms(platform):
-                    settings.failures = cfg.failure_rates(name, rates)
+                for _, settings in self._platforms(platform):
+                    settings.failures = dict(checked)
             else:
                 match = cfg.token_match({"platform": platform, "token": token, "pattern": pattern})
-                self.config.overrides.append(TokenOverride(match, failures=cfg.failure_rates(platform, rates)))
+                self.config.overrides.append(TokenOverride(match, failures=checked))
 
     def fail_next(self, times: int, outcome: str, *, token: Any = None, pattern: str | None = None,
                   platform: str | None = None) -> None:
@@ -276,7 +280,7 @@ class Gateway:
     def clear(self) -> None:
         """Back to the fixtures' gateway settings; pending deliveries carry on under them."""
         with self._store.transaction():
-            self.config = GatewayConfig.from_mapping(self._fixtures, self._clock.now())
+            self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
             self._buckets.clear()
 
     def token_mark(self, platform_name: str, token: Any) -> TokenMark | None:
