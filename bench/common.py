@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -43,10 +44,21 @@ class Settings:
     segment_devices: int = 10_000  # D·engage big-segment send
     segment_sends: int = 30
     segment_warmup_sends: int = 2
+    gateway_deliveries: int = 200_000  # gateway throughput: gold contacts added (+2 from the default world)
+    gateway_repeats: int = 5
+    gateway_failure_rate: float = 0.2  # retry variant: share of attempts answering a transient code
+    gateway_pending: int = 1_000_000  # pending deliveries for the memory measurement
+    live_devices: int = 10_000  # live server: devices in the send's segment
+    live_rounds: int = 3
+    live_stream_rate: float = 200.0  # small requests per second alongside the send
+    live_idle_s: float = 1.0  # the stream before each send, for comparison
+    live_poll_s: float = 0.05  # report polling interval once deliveries may be done
+    live_settle_s: float = 0.5
 
 
 FULL = Settings(duration_s=8, warmup_s=2, repeats=3, users=1_000_000)
-QUICK = Settings(duration_s=2, warmup_s=1, repeats=1, users=100_000, timeit_repeats=3, segment_sends=10)
+QUICK = Settings(duration_s=2, warmup_s=1, repeats=1, users=100_000, timeit_repeats=3, segment_sends=10,
+                 gateway_deliveries=20_000, gateway_repeats=3, gateway_pending=100_000, live_rounds=1)
 
 
 def progress(message: str) -> None:
@@ -110,6 +122,14 @@ def run_child(name: str, *args: Any) -> dict[str, Any]:
     if out.returncode != 0:
         raise RuntimeError(f"child {name} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pushfake_command() -> str:
+    """The `pushfake` command of this environment (the venv's, beside this interpreter)."""
+    exe = shutil.which("pushfake", path=str(Path(sys.executable).parent)) or shutil.which("pushfake")
+    if exe is None:
+        raise RuntimeError("the `pushfake` command is not installed in this environment")
+    return exe
 
 
 def free_port() -> int:

@@ -79,7 +79,7 @@ def add_gold_contacts(fake: Any, count: int) -> None:
         else:
             device = PushDevice(f"{key}-chrome", key, web, "webpush", {
                 "endpoint": f"https://fcm.googleapis.com/fcm/send/bench{i:06d}:APA91b{'y' * 100}",
-                "keys": {"p256dh": f"B{i:086d}", "auth": f"{i:022d}"},
+                "keys": {"p256dh": f"BA{i:085d}", "auth": f"{i:022d}"},  # a P-256 point: first byte 0x04
             })
         state.put_device(ACCOUNT_ID, device)
 

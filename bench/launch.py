@@ -1,4 +1,4 @@
-"""Run one benchmark target under uvicorn: `python bench/launch.py {fake|bare} PORT`.
+"""Run one benchmark target under uvicorn: `python bench/launch.py {fake|bare} PORT [FIXTURES]`.
 
 Both targets use identical uvicorn settings (one worker, default loop and HTTP
 implementation, no access log, lifespan on as in `pushfake serve`), so the only difference is the app.
@@ -42,15 +42,15 @@ def bare_app() -> Starlette:
     return Starlette(routes=routes)
 
 
-def fake_app() -> Starlette:
+def fake_app(fixtures: str | None = None) -> Starlette:
     import pushfake
 
-    return pushfake.create_app(pushfake.Fake(seed=1))
+    return pushfake.create_app(pushfake.Fake(seed=1, fixtures=fixtures))
 
 
 def main(argv: list[str]) -> None:
     kind, port = argv[1], int(argv[2])
-    app = {"fake": fake_app, "bare": bare_app}[kind]()
+    app = fake_app(*argv[3:4]) if kind == "fake" else bare_app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
 
 

@@ -17,9 +17,15 @@ One run measures, and writes to bench/results/bench.json:
 5. D·engage SendInstantPush to a 10,000-device segment, in-process (httpx over ASGI), in a
    fresh subprocess: median/p90 response time, deliveries per send, memory growth as the
    deliveries accumulate; a cProfile of one send if the median misses its target.
+6. The device gateway (`gateway_workloads.py`): deliveries per second through
+   `run_until_idle` on a ManualClock against two floors, with and without retries; RSS of a
+   million pending deliveries; a live `pushfake serve` completing a 10,000-device send at 1 s
+   latency while a steady stream of small requests keeps being answered.
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
-run. Usage: `python bench/run.py [--quick]` (needs `wrk`, see bench/README.md).
+run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` section needs
+`wrk`, see bench/README.md). With `--only`, results go to `results/bench-SECTION[-...].json`
+and the full run's `results/bench.json` is left alone.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -35,9 +42,11 @@ from importlib import metadata
 from typing import Any
 
 import dengage_workloads as dengage
+import gateway_workloads as gateway
 import leanplum_workloads as leanplum
 from common import (
-    FULL, QUICK, RESULTS_DIR, RESULTS_FILE, Processes, Settings, exit_cleanly_on_signals, mem_total_mib, progress,
+    FULL, HERE, QUICK, RESULTS_DIR, RESULTS_FILE, Processes, Settings, exit_cleanly_on_signals, mem_total_mib,
+    progress,
 )
 from http_load import measure_http, require_wrk, wrk_version
 from startup import measure_startup
@@ -52,10 +61,15 @@ BUSY_LOAD = 0.5  # 1-minute load average before the run above which the summary 
 CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh interpreter
     "leanplum-memory": lambda users, calls: leanplum.memory_child(int(users), int(calls)),
     "dengage-segment": lambda devices, sends, warmup: dengage.segment_child(int(devices), int(sends), int(warmup)),
+    "gateway-throughput": lambda contacts, repeats, failure_rate: gateway.throughput_child(
+        int(contacts), int(repeats), float(failure_rate)),
+    "gateway-pending": lambda contacts: gateway.pending_child(int(contacts)),
 }
+# The parts of a run, in order; `--only` picks some.
+SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway")
 
 
-def machine_info(wrk: str) -> dict[str, Any]:
+def machine_info(wrk: str | None) -> dict[str, Any]:
     def version(name: str) -> str | None:
         try:
             return metadata.version(name)
@@ -68,33 +82,78 @@ def machine_info(wrk: str) -> dict[str, Any]:
         "nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
         "python": platform.python_version(), "implementation": platform.python_implementation(),
         "platform": platform.platform(), "mem_total_mib": mem_total_mib(),
-        "packages": {p: version(p) for p in packages}, "wrk": wrk_version(wrk),
+        "packages": {p: version(p) for p in packages}, "wrk": wrk_version(wrk) if wrk else None,
     }
 
 
+def source_state() -> dict[str, Any]:
+    """The commit measured, and any uncommitted changes to it (they are measured too)."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, check=False, cwd=HERE)
+        return out.stdout.rstrip("\n") if out.returncode == 0 else ""  # porcelain lines start with a space
+
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "uncommitted": [line[3:] for line in git("status", "--porcelain").splitlines()]}
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    http = results["http"]["workloads"]
-    checks = [(f"fake {vendor} {name} throughput / bare", http[vendor][name]["throughput_ratio"], ">=",
-               MIN_THROUGHPUT_RATIO) for vendor, name in SEND_WORKLOADS.items()]
-    checks += [(f"fake {vendor} {name} p99 latency (ms)", row["fake"]["p99_ms"], "<=", MAX_P99_MS)
-               for vendor, rows in http.items() for name, row in rows.items()]
-    checks.append(("start-up to first 200 (s)", results["startup"]["first_200_s_median"], "<=", MAX_STARTUP_S))
-    memory = results["leanplum"]["memory"]
-    checks.append((f"leanplum RSS delta for {memory['users']:,} users (MiB)", memory["delta_mib"], "<=",
-                   MAX_MEMORY_MIB))
-    segment = results["dengage"]["segment_send"]
-    checks.append((f"dengage sendInstant to {segment['expected_deliveries_per_send']:,} devices, median (ms)",
-                   segment["median_ms"], "<=", dengage.MAX_SEGMENT_SEND_MEDIAN_MS))
+    """The targets of the sections that ran."""
+    checks: list[tuple[str, float, str, float]] = []
+    if "http" in results:
+        http = results["http"]["workloads"]
+        checks += [(f"fake {vendor} {name} throughput / bare", http[vendor][name]["throughput_ratio"], ">=",
+                    MIN_THROUGHPUT_RATIO) for vendor, name in SEND_WORKLOADS.items()]
+        checks += [(f"fake {vendor} {name} p99 latency (ms)", row["fake"]["p99_ms"], "<=", MAX_P99_MS)
+                   for vendor, rows in http.items() for name, row in rows.items()]
+    if "startup" in results:
+        checks.append(("start-up to first 200 (s)", results["startup"]["first_200_s_median"], "<=", MAX_STARTUP_S))
+    if "memory" in results["leanplum"]:
+        memory = results["leanplum"]["memory"]
+        checks.append((f"leanplum RSS delta for {memory['users']:,} users (MiB)", memory["delta_mib"], "<=",
+                       MAX_MEMORY_MIB))
+    if "segment_send" in results["dengage"]:
+        segment = results["dengage"]["segment_send"]
+        checks.append((f"dengage sendInstant to {segment['expected_deliveries_per_send']:,} devices, median (ms)",
+                       segment["median_ms"], "<=", dengage.MAX_SEGMENT_SEND_MEDIAN_MS))
+    if "gateway" in results:
+        checks += gateway.targets(results["gateway"])
     return [{"name": n, "value": v, "op": op, "limit": lim, "pass": v >= lim if op == ">=" else v <= lim}
             for n, v, op, lim in checks]
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    print("\n== pushfake benchmark: Leanplum and D·engage" + (" (quick)" if results["quick"] else "") + " ==")
-    print(f"HTTP, {results['http']['client']}, median of {results['http']['repeats']}; same bare app for both vendors")
+    only = f" (only {', '.join(results['sections'])})" if results["only"] else ""
+    print("\n== pushfake benchmark: Leanplum and D·engage" + (" (quick)" if results["quick"] else "") + only + " ==")
+    if "http" in results:
+        print_http_summary(results["http"])
+    if "startup" in results:
+        s = results["startup"]
+        print(f"start-up: banner {s['banner_s_median']:.3f} s, first 200 {s['first_200_s_median']:.3f} s (median)")
+    if "memory" in results["leanplum"]:
+        print_leanplum_memory_summary(results["leanplum"]["memory"])
+    for name, r in results["leanplum"].get("validator", {}).get("per_call", {}).items():
+        print(f"leanplum validator {name:36} {r['us_median']:8.2f} µs/call")
+    if "segment_send" in results["dengage"]:
+        print_segment_summary(results["dengage"]["segment_send"])
+    if "gateway" in results:
+        gateway.print_summary(results["gateway"])
+    for t in results["targets"]:
+        print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
+    start, end = results["load_avg_start"], results["load_avg_end"]
+    print(f"load average (1/5/15 min): before {start[0]:.2f}/{start[1]:.2f}/{start[2]:.2f}, "
+          f"after {end[0]:.2f}/{end[1]:.2f}/{end[2]:.2f}"
+          + ("  WARNING: the machine was busy before the run" if start[0] > BUSY_LOAD else ""))
+    changed = [p for p in results["source"]["uncommitted"] if p.startswith("src/")]
+    if changed:
+        print(f"measured with uncommitted changes to: {', '.join(changed)}")
+    print(f"results: {results['results_file']}")
+
+
+def print_http_summary(http: dict[str, Any]) -> None:
+    print(f"HTTP, {http['client']}, median of {http['repeats']}; same bare app for both vendors")
     print(f"{'workload':21} {'fake req/s':>10} {'bare req/s':>10} {'fake/bare':>9} {'fake p50':>8} {'fake p99':>8} "
           f"{'bare p50':>8} {'bare p99':>8} {'non-2xx f/b':>11}")
-    for vendor, rows in results["http"]["workloads"].items():
+    for vendor, rows in http["workloads"].items():
         for name, row in rows.items():
             fake, bare = row["fake"], row["bare"]
             print(f"{vendor + '.' + name:21} {fake['rps']:10.0f} {bare['rps']:10.0f} {row['throughput_ratio']:9.2f} "
@@ -108,24 +167,14 @@ def print_summary(results: dict[str, Any]) -> None:
                 print(f"{'':21} first fake non-2xx: {fake['first_non2xx'][:150]}")
     print("(latencies in ms, medians; server CPU = the server process's CPU time per request and its share of one "
           "core; RSS growth over the workload's runs)")
-    s = results["startup"]
-    print(f"start-up: banner {s['banner_s_median']:.3f} s, first 200 {s['first_200_s_median']:.3f} s (median)")
-    m = results["leanplum"]["memory"]
+
+
+def print_leanplum_memory_summary(m: dict[str, Any]) -> None:
     print(f"leanplum memory: {m['users']:,} users +{m['delta_mib']:.0f} MiB ({m['bytes_per_user']:.0f} B/user), "
           f"insert {m['insert_s']:.1f} s, full gc {m['full_gc_ms_with_store']:.0f} ms")
     large, small = m["start_latency_large_store"], m["start_latency_small_store"]
     print(f"leanplum in-process start p50: {large['p50_ms']:.3f} ms at {large['store_users']:,} users vs "
           f"{small['p50_ms']:.3f} ms at {small['store_users']:,} (x{m['start_p50_ratio_large_vs_small']:.2f})")
-    for name, r in results["leanplum"]["validator"]["per_call"].items():
-        print(f"leanplum validator {name:36} {r['us_median']:8.2f} µs/call")
-    print_segment_summary(results["dengage"]["segment_send"])
-    for t in results["targets"]:
-        print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
-    start, end = results["load_avg_start"], results["load_avg_end"]
-    print(f"load average (1/5/15 min): before {start[0]:.2f}/{start[1]:.2f}/{start[2]:.2f}, "
-          f"after {end[0]:.2f}/{end[1]:.2f}/{end[2]:.2f}"
-          + ("  WARNING: the machine was busy before the run" if start[0] > BUSY_LOAD else ""))
-    print(f"results: {RESULTS_FILE}")
 
 
 def print_segment_summary(seg: dict[str, Any]) -> None:
@@ -148,40 +197,56 @@ def print_segment_summary(seg: dict[str, Any]) -> None:
                   f"{row['function']}")
 
 
-def run(settings: Settings, quick: bool) -> dict[str, Any]:
-    wrk = require_wrk()
+def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[str, Any]:
+    sections = [s for s in SECTIONS if only is None or s in only]
+    results_file = RESULTS_FILE if only is None else RESULTS_DIR / f"bench-{'-'.join(sections)}.json"
+    wrk = require_wrk() if "http" in sections else None
     RESULTS_DIR.mkdir(exist_ok=True)
     procs = Processes()
     try:
-        results: dict[str, Any] = {"quick": quick, "settings": asdict(settings), "machine": machine_info(wrk),
+        results: dict[str, Any] = {"quick": quick, "only": only is not None, "sections": sections,
+                                   "settings": asdict(settings), "machine": machine_info(wrk),
+                                   "source": source_state(),
                                    "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                    "load_avg_start": os.getloadavg(), "leanplum": {}, "dengage": {}}
         if results["load_avg_start"][0] > BUSY_LOAD:
             progress(f"warning: load average {results['load_avg_start'][0]:.2f} before the run; "
                      "something else is using the CPUs and the numbers will suffer")
-        progress("leanplum validators ...")
-        results["leanplum"]["validator"] = leanplum.measure_validators(settings)
-        progress("start-up ...")
-        results["startup"] = measure_startup(settings, procs)
-        progress("HTTP load (wrk), both vendors ...")
-        results["http"] = measure_http(settings, procs, wrk,
-                                       {"leanplum": leanplum.http_setup, "dengage": dengage.http_setup})
-        progress(f"leanplum memory for {settings.users:,} users ...")
-        results["leanplum"]["memory"] = leanplum.measure_memory(settings)
-        progress(f"dengage sendInstant to a {settings.segment_devices:,}-contact segment ...")
-        results["dengage"]["segment_send"] = dengage.measure_segment_send(settings)
+        if "validator" in sections:
+            progress("leanplum validators ...")
+            results["leanplum"]["validator"] = leanplum.measure_validators(settings)
+        if "startup" in sections:
+            progress("start-up ...")
+            results["startup"] = measure_startup(settings, procs)
+        if wrk is not None:
+            progress("HTTP load (wrk), both vendors ...")
+            results["http"] = measure_http(settings, procs, wrk,
+                                           {"leanplum": leanplum.http_setup, "dengage": dengage.http_setup})
+        if "leanplum-memory" in sections:
+            progress(f"leanplum memory for {settings.users:,} users ...")
+            results["leanplum"]["memory"] = leanplum.measure_memory(settings)
+        if "dengage-segment" in sections:
+            progress(f"dengage sendInstant to a {settings.segment_devices:,}-contact segment ...")
+            results["dengage"]["segment_send"] = dengage.measure_segment_send(settings)
+        if "gateway" in sections:
+            results["gateway"] = gateway.measure_gateway(settings, procs)
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
     results["targets"] = targets(results)
-    RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
+    results["results_file"] = str(results_file)
+    results_file.write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends")
+                        help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends, "
+                             "20k gateway deliveries, 100k pending, 1 live round")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
+                        help=f"run only these parts ({', '.join(SECTIONS)}); "
+                             "results go to results/bench-SECTION[-...].json")
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -189,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(CHILDREN[name](*child_args)))
         return 0
     exit_cleanly_on_signals()
-    print_summary(run(QUICK if args.quick else FULL, args.quick))
+    print_summary(run(QUICK if args.quick else FULL, args.quick, args.only))
     return 0
 
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import select
-import shutil
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
-from common import PROBE_PATH, SERVER_READY_TIMEOUT_S, Processes, Settings, http_get
+from common import PROBE_PATH, SERVER_READY_TIMEOUT_S, Processes, Settings, http_get, pushfake_command
 
 
 def read_line(stream: TextIO, deadline: float) -> str:
@@ -44,9 +41,7 @@ def time_one_startup(procs: Processes, exe: str) -> dict[str, float]:
 
 
 def measure_startup(settings: Settings, procs: Processes) -> dict[str, Any]:
-    exe = shutil.which("pushfake", path=str(Path(sys.executable).parent)) or shutil.which("pushfake")
-    if exe is None:
-        raise RuntimeError("the `pushfake` command is not installed in this environment")
+    exe = pushfake_command()
     runs = [time_one_startup(procs, exe) for _ in range(settings.startup_runs)]
     return {
         "command": "pushfake serve --port 0",

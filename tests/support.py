@@ -13,6 +13,7 @@ import uvicorn
 from hypothesis import HealthCheck, settings
 
 from pushfake import Fake, create_app
+from pushfake.cli import listening_socket
 
 
 @dataclass
@@ -29,7 +30,7 @@ class LiveServer:
 def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
     """`fake` served by uvicorn on a free loopback port until the block ends."""
     server = uvicorn.Server(uvicorn.Config(create_app(fake), log_level="warning", lifespan="on"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = listening_socket(socket.AF_INET)
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

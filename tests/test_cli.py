@@ -81,3 +81,30 @@ def test_check_fixtures_checks_the_gateway_section_too(tmp_path, capsys):
     bad.write_text("gateway:\n  platforms:\n    fcm: {failures: {BadDeviceToken: 0.1}}\n", encoding="utf-8")
     assert main(["check-fixtures", os.fspath(bad)]) == 1
     assert "gateway.platforms.fcm.failures.BadDeviceToken: fcm has no outcome 'BadDeviceToken'" in capsys.readouterr().err
+
+
+def test_served_connections_send_answers_without_nagle_delay():
+    """asyncio turns Nagle off (TCP_NODELAY) only on connections accepted from an IPPROTO_TCP
+    socket; with it on, each keep-alive answer after the first waited ~40 ms for a delayed ACK."""
+    import asyncio
+    import socket
+
+    from pushfake.cli import listening_socket
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        sock = listening_socket(socket.AF_INET)
+        sock.bind(("127.0.0.1", 0))
+        server = await asyncio.start_server(on_connect, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname())
+            value = await asyncio.wait_for(seen, timeout=5)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0

@@ -60,8 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"pushfake: {exc}", file=sys.stderr)
         return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = listening_socket(family)
     try:
         sock.bind((args.host, args.port))
     except OSError as exc:
@@ -122,6 +121,15 @@ def _spec(args: argparse.Namespace) -> int:
         if mark.basis:
             print(f"    basis: {mark.basis}")
     return 0
+
+
+def listening_socket(family: socket.AddressFamily) -> socket.socket:
+    """A TCP socket to listen on, created with IPPROTO_TCP: asyncio sets TCP_NODELAY on the
+    connections it accepts only then; without it Nagle's algorithm holds every answer after the
+    first on a keep-alive connection for the client's delayed ACK (about 40 ms)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock
 
 
 def _check_fixtures(path: str) -> int:

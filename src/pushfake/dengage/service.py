@@ -276,33 +276,44 @@ _PLATFORM_NAMES = {"apns": "iOS", "fcm": "Android", "webpush": "Web"}
 
 
 def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
-    def delivered(d: Delivery) -> bool:
-        return d.reached("delivered")
-
-    def opened(d: Delivery) -> bool:
-        return d.engaged("open")
-
-    failed = [d for d in deliveries if d.state == "failed"]
-    bounced = [d for d in failed if d.token_rejected]
-    finished = all(d.state in ("delivered", "failed") for d in deliveries)
-    status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
-    by_platform: dict[str, list[Delivery]] = {}
+    """One pass over the send's deliveries (a report may be polled while 10,000 are in flight)."""
+    delivered = opened = bounced = errors = 0
+    first_failure: str | None = None
+    finished = True
+    by_platform: dict[str, list[int]] = {}  # name -> [delivered, opened]
     for d in deliveries:
-        by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), []).append(d)
+        state = d.timeline[-1][0]
+        counts = by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), [0, 0])
+        if state == "delivered":
+            delivered += 1
+            counts[0] += 1
+        elif state == "failed":
+            if d.token_rejected:
+                bounced += 1
+            else:
+                errors += 1
+            if first_failure is None:
+                first_failure = d.timeline[-1][2]
+        else:
+            finished = False
+        if d.engagements and d.engaged("open"):
+            opened += 1
+            counts[1] += 1
+    status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
     return {
         "trackingId": send.tracking_id,
         "status": status,
         "createdAt": content.iso(send.created_at),
         "scheduleDate": content.iso(send.schedule_at) if send.schedule_at is not None else None,
         "totalCount": len(deliveries),
-        "totalDeliveredCount": sum(map(delivered, deliveries)),
-        "totalOpenCount": sum(map(opened, deliveries)),
-        "totalBounceCount": len(bounced),
-        "totalErrorCount": len(failed) - len(bounced),
-        "errorMessage": failed[0].reason if failed else None,
+        "totalDeliveredCount": delivered,
+        "totalOpenCount": opened,
+        "totalBounceCount": bounced,
+        "totalErrorCount": errors,
+        "errorMessage": first_failure,
         "browsers": [],
         "deviceTypes": [
-            {"itemName": name, "deliveredCount": sum(map(delivered, ds)), "openCount": sum(map(opened, ds))}
-            for name, ds in sorted(by_platform.items())
+            {"itemName": name, "deliveredCount": counts[0], "openCount": counts[1]}
+            for name, counts in sorted(by_platform.items())
         ],
     }

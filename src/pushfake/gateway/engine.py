@@ -33,8 +33,7 @@ from pushfake.gateway import config as cfg
 from pushfake.gateway.config import GatewayConfig, PlatformSettings, TokenOverride
 from pushfake.gateway.latency import Latency, latency_from
 from pushfake.gateway.platforms import (
-    OK, PAYLOAD_LIMIT_BYTES, PLATFORMS, TOKEN, TRANSIENT, Outcome, payload_size, platform,
-    token_is_well_formed,
+    OK, PLATFORMS, TOKEN, TRANSIENT, Outcome, platform, token_is_well_formed, within_limit,
 )
 
 # (due, order, delivery, attempt number, outcome or None for "start the attempt", token mark time)
@@ -62,7 +61,6 @@ class Gateway:
         self._order = itertools.count()
         self._wake_at = math.inf
         self._buckets: dict[str, list[float]] = {}  # platform -> [tokens left, last refill time]
-        self._sizes: dict[tuple[str, int], tuple[dict[str, Any], int]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -71,7 +69,6 @@ class Gateway:
             self._heap.clear()
             self._wake_at = math.inf
             self._buckets.clear()
-            self._sizes.clear()
             self._loaded_at = self._clock.now()
             self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
 
@@ -137,7 +134,7 @@ class Gateway:
             for rule in config.unregistered:
                 if at >= rule.at and rule.match.matches(name, key):
                     return gateway.unregistered, rule.at
-        if self._size(name, delivery.payload) > PAYLOAD_LIMIT_BYTES:
+        if not within_limit(name, delivery.payload):
             return gateway.too_large, None
         for outage in config.outages:
             if outage.platform == name and outage.start <= at < outage.end:
@@ -186,18 +183,6 @@ class Gateway:
             if override.match.matches(name, key):
                 found = override
         return found
-
-    def _size(self, name: str, payload: dict[str, Any]) -> int:
-        """Payload bytes; a send's deliveries share one payload object, so measure it once."""
-        cache_key = (name, id(payload))
-        cached = self._sizes.get(cache_key)
-        if cached is not None and cached[0] is payload:
-            return cached[1]
-        if len(self._sizes) > 4096:
-            self._sizes.clear()
-        size = payload_size(name, payload)
-        self._sizes[cache_key] = (payload, size)
-        return size
 
     def _take(self, name: str, per_second: float, at: float) -> bool:
         """One attempt from the platform's token bucket (a second's worth of burst)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -119,27 +120,33 @@ _FCM_TOKEN = re.compile(r"[A-Za-z0-9_:\-]{32,4096}")
 
 def token_is_well_formed(platform_name: str, token: Any) -> bool:
     """Whether the gateway would accept `token` as one of its own (assumed formats)."""
+    if platform_name == "webpush":
+        if not isinstance(token, dict) or not isinstance(token.get("keys"), dict):
+            return False
+        keys = token["keys"]
+        parts = (token.get("endpoint"), keys.get("p256dh"), keys.get("auth"))
+        return all(isinstance(p, str) for p in parts) and _is_subscription(*parts)
+    return isinstance(token, str) and _is_token(platform_name, token)
+
+
+# Every attempt asks; a device's token is the same each time, so remember the verdicts.
+@functools.lru_cache(maxsize=65536)
+def _is_token(platform_name: str, token: str) -> bool:
     if platform_name == "apns":
-        return isinstance(token, str) and len(token) % 2 == 0 and _APNS_TOKEN.fullmatch(token) is not None
-    if platform_name == "fcm":
-        return isinstance(token, str) and _FCM_TOKEN.fullmatch(token) is not None
-    return _is_subscription(token)
+        return len(token) % 2 == 0 and _APNS_TOKEN.fullmatch(token) is not None
+    return _FCM_TOKEN.fullmatch(token) is not None
 
 
-def _is_subscription(token: Any) -> bool:
-    """A browser's PushSubscription JSON: an https endpoint, a P-256 key and a 16-byte secret."""
-    if not isinstance(token, dict):
+@functools.lru_cache(maxsize=65536)
+def _is_subscription(endpoint: str, p256dh_text: str, auth_text: str) -> bool:
+    """A browser's PushSubscription: an https endpoint, a P-256 point and a 16-byte secret."""
+    if not endpoint.startswith("https://"):
         return False
-    endpoint, keys = token.get("endpoint"), token.get("keys")
-    if not isinstance(endpoint, str) or not endpoint.startswith("https://") or not isinstance(keys, dict):
-        return False
-    p256dh, auth = _b64url(keys.get("p256dh")), _b64url(keys.get("auth"))
+    p256dh, auth = _b64url(p256dh_text), _b64url(auth_text)
     return p256dh is not None and len(p256dh) == 65 and p256dh[0] == 4 and auth is not None and len(auth) == 16
 
 
-def _b64url(text: Any) -> bytes | None:
-    if not isinstance(text, str):
-        return None
+def _b64url(text: str) -> bytes | None:
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
@@ -167,6 +174,27 @@ def wire_payload(platform_name: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in extra.items()}
         return {"message": {"notification": notification, "data": data}}
     return {"title": title, "body": body, **({"image": image} if image is not None else {}), "data": extra}
+
+
+def within_limit(platform_name: str, payload: dict[str, Any]) -> bool:
+    """Whether the payload fits in 4 KB; measured exactly only when a cheap bound says it might not."""
+    return _bound(payload) * 2 + _WIRE_OVERHEAD <= PAYLOAD_LIMIT_BYTES or (
+        payload_size(platform_name, payload) <= PAYLOAD_LIMIT_BYTES)
+
+
+_WIRE_OVERHEAD = 128  # the gateways' own keys ("aps", "alert", "notification", ...)
+
+
+def _bound(value: Any) -> int:
+    """At least the UTF-8 JSON size of `value` (6 bytes a character covers any escape). FCM's
+    data values are JSON text inside JSON, so callers double it."""
+    if isinstance(value, str):
+        return 6 * len(value) + 2
+    if isinstance(value, dict):
+        return 2 + sum(_bound(str(k)) + _bound(v) + 2 for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return 2 + sum(_bound(v) + 1 for v in value)
+    return 32 if isinstance(value, int | float) else 8
 
 
 def payload_size(platform_name: str, payload: dict[str, Any]) -> int:
