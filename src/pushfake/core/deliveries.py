@@ -104,6 +104,10 @@ class DeliveryQueue:
             delivery.timeline = (*delivery.timeline, step)
             self._table.put(delivery.id, delivery)
 
+    def save(self, delivery: Delivery) -> None:
+        """Write back a delivery whose timeline moved on (the gateway's answers)."""
+        self._table.put(delivery.id, delivery)
+
     def hand_off_now(self, ids: Iterable[str]) -> None:
         """Give recorded deliveries to the consumer (for work that runs outside a request)."""
         batch = list(ids)

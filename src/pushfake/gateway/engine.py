@@ -52,7 +52,6 @@ class Gateway:
         self._rng = rng
         self._scheduler = scheduler
         self._deliveries = deliveries
-        self._table = store.table("deliveries")
         self.tokens: TokenRegistry = deliveries.tokens
         self._fixtures = fixtures or {}
         self._loaded_at = clock.now()  # what the fixtures' relative times ('+30s') count from
@@ -75,7 +74,7 @@ class Gateway:
     def accept(self, ids: list[str]) -> None:
         """The delivery queue's consumer: start an attempt for each delivery now."""
         now = self._clock.now()
-        get = self._table.get
+        get = self._deliveries.get
         with self._store.transaction():
             heap, order = self._heap, self._order
             for delivery_id in ids:
@@ -174,7 +173,7 @@ class Gateway:
                                      since if since is not None else at, outcome.code)
             step = ("failed", at, outcome.code)
         delivery.timeline = (*delivery.timeline, step)
-        self._table.put(delivery.id, delivery)
+        self._deliveries.save(delivery)
 
     def _override(self, name: str, token: Any) -> TokenOverride | None:
         key = token_key(name, token)
