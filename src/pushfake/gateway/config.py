@@ -8,7 +8,6 @@ date-times, or `+30s` / `+5m` / `+250ms` from the moment the config is loaded.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,9 +116,6 @@ class GatewayConfig:
         config = cls.default()
         config.apply(mapping or {}, now)
         return config
-
-    def copy(self) -> GatewayConfig:
-        return copy.deepcopy(self)
 
     def apply(self, mapping: dict[str, Any], now: float) -> None:
         """Add a fixtures-style mapping's settings and rules to this config."""
