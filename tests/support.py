@@ -13,6 +13,7 @@ import uvicorn
 from hypothesis import HealthCheck, settings
 
 from pushfake import Fake, create_app
+from pushfake.app import uvicorn_config
 from pushfake.cli import listening_socket
 
 
@@ -25,11 +26,15 @@ class LiveServer:
     def leanplum_url(self) -> str:
         return f"{self.url}/api"
 
+    @property
+    def dengage_url(self) -> str:
+        return f"{self.url}/rest"
+
 
 @contextmanager
 def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
     """`fake` served by uvicorn on a free loopback port until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(create_app(fake), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(create_app(fake), log_level="warning", lifespan="on"))
     sock = listening_socket(socket.AF_INET)
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)

@@ -1,4 +1,4 @@
-"""The ASGI application: vendor routes over one `Fake`."""
+"""The ASGI application: vendor routes and the control plane over one `Fake`."""
 
 from __future__ import annotations
 
@@ -11,26 +11,39 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pushfake.control import routes as control_routes
+from pushfake.control.security import PREFIX, AdminTokenMiddleware
 from pushfake.core.clock import SystemClock
 from pushfake.dengage import routes as dengage_routes
 from pushfake.fake import Fake
+from pushfake.faults.asgi import Connections, DroppedConnection
 from pushfake.leanplum import routes as leanplum_routes
 
 log = logging.getLogger("pushfake")
 
 
-def create_app(fake: Fake | None = None, **fake_options: Any) -> Starlette:
-    """An ASGI app serving `fake` (or a new `Fake(**fake_options)`); `app.state.fake` holds it."""
+def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fake_options: Any) -> Starlette:
+    """An ASGI app serving `fake` (or a new `Fake(**fake_options)`); `app.state.fake` holds it.
+
+    `admin_token`: when given, every control-plane request must carry it (`pushfake serve`
+    passes one when it binds a non-loopback address). `app.state.connections` lets faults cut
+    connections when the app is served by uvicorn with `uvicorn_config`.
+    """
     if fake is None:
         fake = Fake(**fake_options)
     elif fake_options:
         raise TypeError("pass either a Fake or options to build one, not both")
+    connections = Connections()
 
     def vendor_error(request: Request, status: int, message: str) -> Response:
-        render = dengage_routes.error_response if request.url.path.startswith("/rest") else leanplum_routes.error_response
+        path = request.url.path
+        if path.startswith(PREFIX):
+            return control_routes.error_response(status, message)
+        render = dengage_routes.error_response if path.startswith("/rest") else leanplum_routes.error_response
         return render(status, message)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -41,7 +54,8 @@ def create_app(fake: Fake | None = None, **fake_options: Any) -> Starlette:
         return response
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("pushfake failed on %s %s", request.method, request.url.path)
+        if not isinstance(exc, DroppedConnection):  # a fault, on purpose
+            log.exception("pushfake failed on %s %s", request.method, request.url.path)
         return vendor_error(request, 500, f"pushfake internal error: {type(exc).__name__}")
 
     @contextlib.asynccontextmanager
@@ -61,14 +75,26 @@ def create_app(fake: Fake | None = None, **fake_options: Any) -> Starlette:
 
     app = Starlette(
         routes=[
-            *leanplum_routes.routes(fake.leanplum, fake.deliveries),
-            *dengage_routes.routes(fake.dengage, fake.deliveries, fake.clock),
+            *leanplum_routes.routes(fake.leanplum, fake.deliveries, fake.traffic, connections),
+            *dengage_routes.routes(fake.dengage, fake.deliveries, fake.clock, fake.traffic, connections),
+            *control_routes.routes(fake),
         ],
+        middleware=[Middleware(AdminTokenMiddleware, token=admin_token)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
     app.state.fake = fake
+    app.state.connections = connections
     return app
+
+
+def uvicorn_config(app: Starlette, **options: Any) -> Any:
+    """A `uvicorn.Config` for `app` whose connections the app's faults can cut (reset, hang,
+    truncate), and whose graceful shutdown does not wait for a hanging request."""
+    import uvicorn
+
+    options.setdefault("timeout_graceful_shutdown", 5)
+    return uvicorn.Config(app, http=app.state.connections.protocol_class(), **options)
 
 
 async def _freeze_stored_state(every: float = 0.5) -> None:

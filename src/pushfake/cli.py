@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
     serve.add_argument("--fixtures", metavar="PATH", help="fixtures file (YAML or JSON); default: the built-in world")
     serve.add_argument("--seed", type=int, help="seed for every random choice (default: the fixtures' seed)")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="token the control plane requires when binding a non-loopback address "
+                            "(default: a new one, printed at start-up); ignored on loopback")
+    serve.add_argument("--journal-size", type=int, metavar="N",
+                       help="how many requests the journal keeps (default: the fixtures' journal.size, or 10000)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
     spec = commands.add_parser("spec", help="print a vendor spec, or the behaviours it marks as assumed")
@@ -51,14 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pushfake.app import create_app
+    from pushfake.app import create_app, uvicorn_config
+    from pushfake.control.security import admin_token_for
     from pushfake.fake import Fake
 
+    if args.journal_size is not None and args.journal_size < 1:
+        print("pushfake: --journal-size must be >= 1", file=sys.stderr)
+        return 2
     try:
-        fake = Fake(fixtures=args.fixtures, seed=args.seed)
+        fake = Fake(fixtures=args.fixtures, seed=args.seed, journal_size=args.journal_size)
     except FixtureError as exc:
         print(f"pushfake: {exc}", file=sys.stderr)
         return 2
+    admin_token = admin_token_for(args.host, args.admin_token)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = listening_socket(family)
     try:
@@ -71,6 +81,10 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{port}"
     print(f"pushfake {__version__} listening on {base}", flush=True)
     print(f"  fixtures: {fake.fixtures_label}; seed {fake.seed}", flush=True)
+    if admin_token is None:
+        print(f"  control   {base}/_pushfake/  (open: loopback only)", flush=True)
+    else:
+        print(f"  control   {base}/_pushfake/  admin token: {admin_token}", flush=True)
     for app in fake.leanplum.state.apps():
         print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
               f"development key={app.development_key}", flush=True)
@@ -78,8 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         users = ", ".join(f"{u.userkey}/{u.password}" for u in account.api_users.values())
         print(f"  D·engage  {base}/rest  account={account.id}  API users (userkey/password): {users}", flush=True)
     gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
-    config = uvicorn.Config(create_app(fake), log_level=args.log_level, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    app = create_app(fake, admin_token=admin_token)
+    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level, access_log=False, lifespan="on"))
     with _graceful_signals(server):
         server.run(sockets=[sock])
     print("pushfake stopped", flush=True)

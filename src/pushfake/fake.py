@@ -1,4 +1,5 @@
-"""`Fake`: everything one fake holds (store, clock, seed, deliveries, gateway, vendor services).
+"""`Fake`: everything one fake holds (store, clock, seed, deliveries, gateway, vendor services,
+fault rules, rate limits and the request journal).
 
 The same `Fake` serves every transport: the ASGI app from `create_app`, a uvicorn server
 (`pushfake serve`) and in-process test clients.
@@ -8,22 +9,28 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 from pushfake.core.clock import Clock, ManualClock, SystemClock
-from pushfake.core.deliveries import DeliveryQueue
-from pushfake.core.deliveries import Delivery
-from pushfake.core.fixtures import FixtureError, read_fixtures
+from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.fixtures import FixtureError, check_fixtures, read_fixtures
+from pushfake.core.journal import DEFAULT_SIZE, Journal
+from pushfake.core.limits import Limit, LimitBook
 from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec
 from pushfake.core.store import MemoryStore, Store
 from pushfake.dengage.service import DengageService
 from pushfake.dengage.state import DengageState
+from pushfake.dengage.world import DengageWorld
 from pushfake.dengage.world import build_world as build_dengage_world
+from pushfake.faults.book import FaultBook
 from pushfake.gateway import Gateway
 from pushfake.leanplum.service import LeanplumService
 from pushfake.leanplum.state import LeanplumState
+from pushfake.leanplum.world import LeanplumWorld
 from pushfake.leanplum.world import build_world as build_leanplum_world
+from pushfake.traffic import Traffic
 
 
 class Fake:
@@ -33,6 +40,8 @@ class Fake:
     - `seed`: seeds every random draw; None takes the fixtures' `seed` (default 0).
     - `clock`: `SystemClock()` by default; pass a `ManualClock` to pin time.
     - `store`: `MemoryStore()` by default.
+    - `journal_size`: how many requests the journal keeps; None takes the fixtures'
+      `journal.size` (default 10,000).
     """
 
     def __init__(
@@ -42,63 +51,130 @@ class Fake:
         seed: int | None = None,
         clock: Clock | None = None,
         store: Store | None = None,
+        journal_size: int | None = None,
     ) -> None:
         label, document = read_fixtures(fixtures)
-        self.fixtures_label = label
         self.seed = seed if seed is not None else int(document.get("seed", 0))
         self.clock = clock if clock is not None else SystemClock()
         self.store = store if store is not None else MemoryStore()
         self.rng = SeededRandom(self.seed)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
         self.scheduler = Scheduler(self.clock)
-        try:
-            self.gateway = Gateway(store=self.store, clock=self.clock, rng=self.rng, scheduler=self.scheduler,
-                                   deliveries=self.deliveries, fixtures=document.get("gateway"))
-        except ValueError as exc:
-            raise FixtureError(f"{label}: {exc}") from None
+        if isinstance(self.clock, SystemClock):
+            self.clock.on_change(self.scheduler.wake)
+        self.journal = Journal(journal_size or document.get("journal", {}).get("size", DEFAULT_SIZE))
+        self.journal.enabled = document.get("journal", {}).get("enabled", True)
+        self.faults = FaultBook(self.clock, self.seed)
+        self.limits = LimitBook(self.clock)
+        self.traffic = Traffic(self.faults, self.journal, self.clock)
+        self.gateway = Gateway(store=self.store, clock=self.clock, rng=self.rng, scheduler=self.scheduler,
+                               deliveries=self.deliveries)
         self.deliveries.attach(self.gateway.accept)
+        leanplum_world, dengage_world, rules, limits = self._worlds(label, document)
         self.leanplum = LeanplumService(
             state=LeanplumState(self.store),
-            world=build_leanplum_world(label, document.get("leanplum", {})),
+            world=leanplum_world,
             spec=ApiSpec.from_resource("leanplum.yaml"),
             clock=self.clock,
             rng=self.rng,
             deliveries=self.deliveries,
+            limits=self.limits,
         )
         self.dengage = DengageService(
             state=DengageState(self.store),
-            world=build_dengage_world(label, document.get("dengage", {})),
+            world=dengage_world,
             spec=ApiSpec.from_resource("dengage.yaml"),
             clock=self.clock,
             rng=self.rng,
             deliveries=self.deliveries,
             scheduler=self.scheduler,
+            limits=self.limits,
         )
+        self._apply(label, document, rules, limits)
+
+    def load_fixtures(self, fixtures: str | Path | dict[str, Any], label: str = "fixtures") -> None:
+        """Replace the world with another fixtures file (a path, or the document itself), then
+        reset to it; the seed and the journal's size stay. Nothing changes if it is wrong
+        (FixtureError naming the place)."""
+        if isinstance(fixtures, dict):
+            document = check_fixtures(label, fixtures)
+        else:
+            label, document = read_fixtures(fixtures)
+        leanplum_world, dengage_world, rules, limits = self._worlds(label, document)
+        self.leanplum.configure(leanplum_world)
+        self.dengage.configure(dengage_world)
+        self._apply(label, document, rules, limits)
+
+    def _worlds(self, label: str, document: dict[str, Any]
+                ) -> tuple[LeanplumWorld, DengageWorld, list[Any], list[Limit]]:
+        """Everything a fixtures document describes, checked before any of it is used."""
+        leanplum_world = build_leanplum_world(label, document.get("leanplum", {}))
+        dengage_world = build_dengage_world(label, document.get("dengage", {}))
+        try:
+            rules = document.get("faults", [])
+            self.faults.parse_all(rules)
+            limits = self.limits.parse_all(_vendor_limits(leanplum_world, dengage_world), "settings")
+            limits += self.limits.parse_all(document.get("limits", []))
+            self.gateway.check(document.get("gateway"))
+        except ValueError as exc:
+            raise FixtureError(f"{label}: {exc}") from None
+        return leanplum_world, dengage_world, rules, limits
+
+    def _apply(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit]) -> None:
+        self.fixtures_label = label
+        self.gateway.load_fixtures(document.get("gateway"))
+        self.faults.configure(rules)
+        self.limits.configure(limits)
         self.reset()
 
-    def reset(self) -> None:
-        """Back to the world the fake started with, and the same seed."""
+    def reset(self, keep_config: bool = False) -> None:
+        """Back to the world the fake started with, and the same seed. With `keep_config`, the
+        data only: fault rules, rate limits and gateway settings in force stay as they are."""
         with self.store.transaction():
             gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
             self.store.reset()
             self.rng.reseed(self.seed)
             self.scheduler.clear()
-            self.gateway.reset()
+            self.gateway.reset(keep_config=keep_config)
+            self.faults.reset(self.seed, keep_current=keep_config)
+            self.limits.reset(keep_current=keep_config)
+            self.journal.clear()
             self.leanplum.reset()
             self.dengage.reset()
 
     def advance(self, seconds: float) -> None:
-        """Move a `ManualClock` on by `seconds`, running everything that falls due on the way
-        (gateway attempts and answers, retries, scheduled sends), each at its own time."""
+        """Move the clock on by `seconds`, running everything that falls due on the way
+        (gateway attempts and answers, retries, scheduled sends), each at its own time.
+
+        On a live server's `SystemClock` the clock stands still while the due work runs, then
+        goes on running (or stays frozen if it was)."""
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
-        clock = self._manual_clock("advance")
-        self._run_scheduled(clock, until=clock.now() + seconds)
+        self._stepped(lambda clock: self._run_scheduled(clock, until=clock.now() + seconds))
+
+    def set_time(self, when: float) -> None:
+        """Move the clock on to `when` (epoch seconds), running what falls due on the way."""
+        if when < self.clock.now():
+            raise ValueError("a clock cannot go backwards")
+        self._stepped(lambda clock: self._run_scheduled(clock, until=when))
 
     def run_until_idle(self) -> None:
         """Move a `ManualClock` on until the gateway is idle: every delivery handed to it has its
         final state. Sends scheduled for later than that stay scheduled (`advance` reaches them)."""
         self._run_scheduled(self._manual_clock("run_until_idle"), until=None)
+
+    def _stepped(self, run: Any) -> None:
+        clock = self.clock
+        if isinstance(clock, SystemClock):
+            was_frozen = clock.frozen
+            clock.freeze()
+            try:
+                run(clock)
+            finally:
+                if not was_frozen:
+                    clock.unfreeze()
+        else:
+            run(self._manual_clock("advance"))
 
     def engage(self, delivery_id: str, kind: str = "open") -> Delivery:
         """A person opened or clicked a delivered notification (D·engage counts it in reports
@@ -113,7 +189,7 @@ class Fake:
             raise TypeError(f"{what}() needs a ManualClock; this fake runs on real time")
         return self.clock
 
-    def _run_scheduled(self, clock: ManualClock, until: float | None) -> None:
+    def _run_scheduled(self, clock: ManualClock | SystemClock, until: float | None) -> None:
         """Step the clock from one due item to the next up to `until` (None: while the gateway
         has work), so each item runs at, and stamps, its own time."""
         while (due := self.scheduler.next_due()) is not None and (
@@ -123,3 +199,15 @@ class Fake:
             self.scheduler.run_due()
         if until is not None:
             clock.set(until)
+
+
+def _vendor_limits(leanplum: LeanplumWorld, dengage: DengageWorld) -> list[dict[str, Any]]:
+    """The built-in limits, with the numbers the vendors' settings give."""
+    lp, de = leanplum.settings, dengage.settings
+    retry = {"retryAfter": lp.retry_after_seconds} if lp.retry_after_seconds is not None else {}
+    limits: list[dict[str, Any]] = [{"kind": "device-locking", **retry}]
+    if lp.dev_mode_requests_per_second > 0:
+        limits.append({"kind": "dev-mode-rate", "perSecond": lp.dev_mode_requests_per_second, **retry})
+    limits.append({"kind": "multi-size", "users": lp.multi_max_users, "actions": lp.multi_max_actions})
+    limits.append({"kind": "concurrency", "limit": de.concurrency_limit})
+    return limits

@@ -1,13 +1,17 @@
 """One clock for everything time-dependent, so tests can pin and advance it.
 
-`SystemClock` is real time (a live server). `ManualClock` only moves when told to, and its
-`sleep` returns at once after advancing, so simulated waits never cost real time.
+`SystemClock` is real time (a live server); it can also be frozen, moved on and set, so a test
+in another process can pin a live server's time through the control plane. `ManualClock` only
+moves when told to, and its `sleep` returns at once after advancing, so simulated waits never
+cost real time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -20,17 +24,86 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Wall-clock time; `sleep` is a real asyncio sleep."""
+    """Wall-clock time, optionally shifted (`advance`, `set`) or stopped (`freeze`).
+
+    `sleep` is a real asyncio sleep that ends once this clock has moved on by `seconds`: while
+    the clock is frozen it waits for `advance`, `set` or `unfreeze`.
+    """
+
+    _POLL = 0.02  # how often a sleep on a frozen clock looks again
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._frozen_at: float | None = None
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> float:
-        return time.time()
+        frozen = self._frozen_at
+        return frozen if frozen is not None else time.time() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
 
     async def sleep(self, seconds: float) -> None:
+        until = self.now() + max(0.0, seconds)
+        while (left := until - self.now()) > 0:
+            await asyncio.sleep(self._POLL if self.frozen else left)
+
+    def freeze(self) -> None:
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = time.time() + self._offset
+        self._changed()
+
+    def unfreeze(self) -> None:
+        """Run on from the frozen moment (time does not jump to the wall clock)."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+                self._frozen_at = None
+        self._changed()
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        self.set(self.now() + seconds)
+
+    def set(self, when: float) -> None:
+        with self._lock:
+            if when < self.now():
+                raise ValueError("a clock cannot go backwards")
+            if self._frozen_at is not None:
+                self._frozen_at = float(when)
+            else:
+                self._offset = float(when) - time.time()
+        self._changed()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever the clock is moved, frozen or unfrozen (the scheduler
+        wakes up to recompute what is due)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+async def wire_wait(clock: Clock, seconds: float) -> None:
+    """Wait as a request in flight would: real time on a live server (`SystemClock`), frozen
+    or not, since the client on the other end waits in real time; on a `ManualClock`, the
+    clock's own time (no real waiting)."""
+    if isinstance(clock, SystemClock):
         await asyncio.sleep(max(0.0, seconds))
+    else:
+        await clock.sleep(seconds)
 
 
 class ManualClock:
     """A clock that stands still until `advance` or `set` moves it."""
+
+    frozen = True
 
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
         self._now = float(start)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from pushfake.core.changes import Changes
 from pushfake.core.clock import Clock
 from pushfake.core.rng import SeededRandom
 from pushfake.core.store import Store
@@ -93,6 +94,7 @@ class DeliveryQueue:
         self._rng = rng
         self._consumer: Consumer | None = None
         self.tokens = TokenRegistry(store)  # tokens a gateway rejected; sends skip them
+        self.changes = Changes()  # wakes whoever long-polls for a delivery
 
     def new_ids(self, count: int) -> list[str]:
         return self._rng.uuid4s(count)
@@ -103,10 +105,12 @@ class DeliveryQueue:
         for delivery in deliveries:
             delivery.timeline = (*delivery.timeline, step)
             self._table.put(delivery.id, delivery)
+        self.changes.notify()
 
     def save(self, delivery: Delivery) -> None:
         """Write back a delivery whose timeline moved on (the gateway's answers)."""
         self._table.put(delivery.id, delivery)
+        self.changes.notify()
 
     def hand_off_now(self, ids: Iterable[str]) -> None:
         """Give recorded deliveries to the consumer (for work that runs outside a request)."""
@@ -134,6 +138,7 @@ class DeliveryQueue:
                              "notification can be opened or clicked")
         delivery.engagements = (*delivery.engagements, (kind, self._clock.now(), None))
         self._table.put(delivery.id, delivery)
+        self.changes.notify()
         return delivery
 
     def attach(self, consumer: Consumer | None) -> None:
@@ -151,11 +156,15 @@ class DeliveryQueue:
         user_id: str | None = None,
         device_id: str | None = None,
         state: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[Delivery]:
-        """Deliveries matching every filter given (`state`: the current one), oldest first."""
+        """Deliveries matching every filter given (`state`: the current one; `since` / `until`:
+        when it was queued), oldest first."""
         wanted = {"vendor": vendor, "app_id": app_id, "send_id": send_id,
                   "user_id": user_id, "device_id": device_id, "state": state}
         filters = [(k, v) for k, v in wanted.items() if v is not None]
-        rows = [d for d in self._table.values() if all(getattr(d, k) == v for k, v in filters)]
+        rows = [d for d in self._table.values() if all(getattr(d, k) == v for k, v in filters)
+                and (since is None or d.timeline[0][1] >= since) and (until is None or d.timeline[0][1] <= until)]
         rows.sort(key=lambda d: d.timeline[0][1])
         return rows

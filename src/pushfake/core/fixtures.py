@@ -47,14 +47,40 @@ def read_fixtures(path: str | Path | None = None) -> tuple[str, dict[str, Any]]:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise FixtureError(f"{label}: cannot read the file: {exc.strerror or exc}") from None
+    return label, parse_fixtures(label, text)
+
+
+def parse_fixtures(label: str, text: str) -> dict[str, Any]:
+    """The fixtures document in `text` (JSON when `label` ends in .json, else YAML), checked."""
     try:
         document = json.loads(text) if label.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise FixtureError(f"{label}: not valid {'JSON' if label.endswith('.json') else 'YAML'}: {exc}") from None
     if document is None:
         document = {}
+    return check_fixtures(label, document)
+
+
+def check_fixtures(label: str, document: Any) -> dict[str, Any]:
+    """`document` if it fits the fixtures schema; FixtureError naming the first problem."""
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = jsonschema.exceptions.best_match(errors) or errors[0]
         raise FixtureError(f"{label}: {location_text(first.absolute_path)}: {first.message}")
-    return label, document
+    return document
+
+
+@functools.lru_cache(maxsize=None)
+def _part_validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = _validator().schema
+    return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+
+
+def check_part(name: str, raw: Any) -> None:
+    """Check one record in its fixtures form (`$defs/<name>`: user, device, message,
+    dengageContact...), as the control plane creates them; ValueError naming the place."""
+    errors = sorted(_part_validator(name).iter_errors(raw), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        first = jsonschema.exceptions.best_match(errors) or errors[0]
+        where = location_text(first.absolute_path)
+        raise ValueError(f"{where if where != '(top level)' else 'body'}: {first.message}")

@@ -22,12 +22,27 @@ class Scheduler:
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
         with self._lock:
             heapq.heappush(self._heap, (when, next(self._order), callback))
-        if self._wake is not None:
-            self._wake.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Make `run_forever` look again at what is due (new work, or the clock moved); safe
+        from any thread."""
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
 
     def next_due(self) -> float | None:
         with self._lock:
@@ -53,6 +68,7 @@ class Scheduler:
         """Run callbacks as they fall due, giving the event loop a turn every `batch` of them;
         cancel the task to stop."""
         self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         while True:
             if self.run_due(limit=batch) == batch:
                 await asyncio.sleep(0)

@@ -12,16 +12,28 @@ NOT_AUTHENTICATED = "Not authenticated. The request lacks valid authentication c
 FORBIDDEN = ("Forbidden. The API user is not authorized to use this endpoint or lacks the "
              "required Push.Manage permission.")
 TOO_MANY_REQUESTS = "Too many requests. The concurrent request limit has been exceeded."
+RATE_LIMITED = "Too many requests. The request rate limit has been exceeded."  # assumed
+# What an injected error fault says when its rule gives no text of its own (assumed, but for 429).
+FAULT_MESSAGES = {
+    429: TOO_MANY_REQUESTS,
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service unavailable.",
+    504: "Gateway timeout.",
+}
 WRONG_LOGIN = "Invalid userkey or password."
 VALIDATION_FAILED = "Validation failed."
 
 
 class DengageError(Exception):
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None, *,
+                 retry_after: float | None = None, limit: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors
+        self.retry_after = retry_after
+        self.limit = limit  # the id of the rate limit that refused the request
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.status, "message": self.message}

@@ -11,68 +11,101 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from pushfake.core.clock import Clock
+from pushfake.core.clock import Clock, wire_wait
 from pushfake.core.decoding import DecodeError, json_body, query_params, read_body
 from pushfake.core.deliveries import DeliveryQueue
-from pushfake.dengage.errors import DengageError
+from pushfake.core.limits import retry_after_header
+from pushfake.dengage.errors import FAULT_MESSAGES, DengageError
 from pushfake.dengage.service import DengageService, Result
+from pushfake.faults.asgi import Connections
+from pushfake.faults.rules import RequestFacts
+from pushfake.traffic import Handled, Traffic
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, dict[str, str], Any], Awaitable[Result]]
 
 
-def render(status: int, body: dict[str, Any], background: BackgroundTask | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status,
+def render(status: int, body: dict[str, Any], background: BackgroundTask | None = None,
+           retry_after: float | None = None) -> Response:
+    headers = {"Retry-After": retry_after_header(retry_after)} if retry_after is not None else None
+    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status, headers,
                     media_type="application/json", background=background)
 
 
-def error_response(status: int, message: str) -> Response:
-    return render(status, DengageError(status, message).body())
+def error_response(status: int, message: str | None) -> Response:
+    return render(status, DengageError(status, message or FAULT_MESSAGES.get(status, f"HTTP {status}")).body())
 
 
-def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock) -> list[BaseRoute]:
-    async def body(request: Request) -> dict[str, Any]:
-        return json_body(request, await read_body(request, service.settings.max_body_bytes))
+def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock, traffic: Traffic,
+           connections: Connections | None) -> list[BaseRoute]:
+    async def login(request: Request, query: dict[str, str], body: Any) -> Result:
+        return service.login(body)
 
-    async def login(request: Request) -> Result:
-        return service.login(await body(request))
-
-    async def send_instant(request: Request) -> Result:
+    async def send_instant(request: Request, query: dict[str, str], body: Any) -> Result:
         caller = service.authenticate(request.headers.get("authorization"))
         service.require_push_permission(caller)
         with service.admitted(caller):
             if service.settings.processing_delay_seconds:
-                await clock.sleep(service.settings.processing_delay_seconds)
-            return service.send_instant(caller, await body(request))
+                await wire_wait(clock, service.settings.processing_delay_seconds)
+            return service.send_instant(caller, body)
 
-    async def report(request: Request) -> Result:
+    async def report(request: Request, query: dict[str, str], body: Any) -> Result:
         caller = service.authenticate(request.headers.get("authorization"))
         with service.admitted(caller):
-            return service.report(caller, query_params(request))
+            return service.report(caller, query)
 
-    handlers: dict[str, Callable[[Request], Awaitable[Result]]] = {
-        "login": login, "sendInstantPush": send_instant, "getSendInstantPushReport": report,
-    }
-    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Result]]]] = {}
+    handlers: dict[str, Handler] = {"login": login, "sendInstantPush": send_instant, "getSendInstantPushReport": report}
+    by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, operation in service.spec.operations():
-        handler = handlers.pop(operation["operationId"], None)
+        operation_id = operation["operationId"]
+        handler = handlers.pop(operation_id, None)
         if handler is None:
-            raise RuntimeError(f"{service.spec.name}: no D·engage handler for {operation['operationId']}")
-        by_path.setdefault(path, {})[method] = handler
+            raise RuntimeError(f"{service.spec.name}: no D·engage handler for {operation_id}")
+        by_path.setdefault(path, {})[method] = (operation_id, handler)
     if handlers:
         raise RuntimeError(f"{service.spec.name} lacks the operations {sorted(handlers)}")
+
+    def endpoint(methods: dict[str, tuple[str, Handler]]) -> Endpoint:
+        async def answer(request: Request) -> Response:
+            operation_id, handler = methods[request.method if request.method != "HEAD" else "GET"]
+            query: dict[str, str] = {}
+            body: Any = None
+            failure: DecodeError | None = None
+            try:
+                query = query_params(request)
+                if request.method == "POST":
+                    body = json_body(request, await read_body(request, service.settings.max_body_bytes))
+            except DecodeError as exc:
+                failure = exc
+
+            async def handle() -> Handled:
+                if failure is not None:
+                    error = DengageError(failure.status, failure.message)
+                    return Handled(render(error.status, error.body()), error.status, error.body())
+                try:
+                    result = await handler(request, query, body)
+                except DengageError as exc:
+                    return Handled(render(exc.status, exc.body(), retry_after=exc.retry_after), exc.status,
+                                   exc.body(), exc.limit)
+                task = BackgroundTask(deliveries.hand_off, result.pending) if result.pending else None
+                return Handled(render(result.status, result.body, task), result.status, result.body)
+
+            who = _who(service, operation_id, request, body)
+            params = {**query, **body} if isinstance(body, dict) else dict(query)
+            facts = RequestFacts("dengage", request.method, request.url.path, operation_id,
+                                 who[0] if who else None, (who[1],) if who else (), params)
+            return await traffic.run(facts, body, handle, error_response, connections)
+
+        return answer
+
     # One route per path, so a wrong method's 405 lists every method the path has.
-    return [Route(path, _endpoint(methods, deliveries), methods=list(methods)) for path, methods in by_path.items()]
+    return [Route(path, endpoint(methods), methods=list(methods)) for path, methods in by_path.items()]
 
 
-def _endpoint(methods: dict[str, Callable[[Request], Awaitable[Result]]], deliveries: DeliveryQueue) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        try:
-            result = await methods[request.method if request.method != "HEAD" else "GET"](request)
-        except DecodeError as exc:
-            return error_response(exc.status, exc.message)
-        except DengageError as exc:
-            return render(exc.status, exc.body())
-        task = BackgroundTask(deliveries.hand_off, result.pending) if result.pending else None
-        return render(result.status, result.body, task)
-
-    return endpoint
+def _who(service: DengageService, operation_id: str, request: Request, body: Any) -> tuple[str, str] | None:
+    """(account, API user) a request comes from, as far as can be told before it runs."""
+    if operation_id == "login":
+        userkey = body.get("userkey") if isinstance(body, dict) else None
+        account = service.state.account_of_user(userkey) if isinstance(userkey, str) else None
+        return (account.id, userkey) if account is not None and isinstance(userkey, str) else None
+    return service.account_of_token(request.headers.get("authorization"))

@@ -14,13 +14,21 @@ from typing import Any
 
 from pushfake.core.clock import Clock
 from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.limits import Limit, LimitBook
 from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec, SchemaValidator
 from pushfake.dengage import audience, content, errors
 from pushfake.dengage.errors import DengageError, invalid, not_found
 from pushfake.dengage.models import (
-    PUSH_PERMISSION, AccessToken, Account, Contact, MessageContent, PushDevice, Send, Template,
+    PUSH_PERMISSION,
+    AccessToken,
+    Account,
+    Contact,
+    MessageContent,
+    PushDevice,
+    Send,
+    Template,
 )
 from pushfake.dengage.state import DengageState
 from pushfake.dengage.world import DengageWorld
@@ -41,7 +49,7 @@ class Caller:
 
 class DengageService:
     def __init__(self, *, state: DengageState, world: DengageWorld, spec: ApiSpec, clock: Clock,
-                 rng: SeededRandom, deliveries: DeliveryQueue, scheduler: Scheduler) -> None:
+                 rng: SeededRandom, deliveries: DeliveryQueue, scheduler: Scheduler, limits: LimitBook) -> None:
         self.state = state
         self.world = world
         self.settings = world.settings
@@ -50,6 +58,7 @@ class DengageService:
         self._rng = rng
         self._deliveries = deliveries
         self._scheduler = scheduler
+        self._book = limits
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         ops = {op["operationId"]: op for _, _, op in spec.operations()}
@@ -59,6 +68,11 @@ class DengageService:
 
     def _body_validator(self, operation: dict[str, Any]) -> SchemaValidator:
         return self.spec.validator(operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+
+    def configure(self, world: DengageWorld) -> None:
+        """Serve another world (fixtures loaded at run time); takes effect at the next reset."""
+        self.world = world
+        self.settings = world.settings
 
     def reset(self) -> None:
         with self._lock:
@@ -105,10 +119,7 @@ class DengageService:
 
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller behind an `Authorization` header (`Bearer <t>` or a bare `<t>`)."""
-        value = (authorization or "").strip()
-        if value[:7].lower() == "bearer ":
-            value = value[7:].strip()
-        token = self.state.tokens().get(value) if value else None
+        token = self._token(authorization)
         if token is not None and token.expires_at <= self._clock.now():
             self.state.tokens().delete(token.value)  # expired tokens go the first time they are shown
             token = None
@@ -119,12 +130,29 @@ class DengageService:
             raise DengageError(401, errors.NOT_AUTHENTICATED)
         return Caller(account, token.userkey)
 
+    def account_of_token(self, authorization: str | None) -> tuple[str, str] | None:
+        """(account, API user) a token belongs to, without checking or changing anything (the
+        journal and fault rules use it before the request runs)."""
+        token = self._token(authorization)
+        return (token.account_id, token.userkey) if token is not None else None
+
+    def _token(self, authorization: str | None) -> AccessToken | None:
+        value = (authorization or "").strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        return self.state.tokens().get(value) if value else None
+
     @contextmanager
     def admitted(self, caller: Caller) -> Iterator[None]:
-        """Count a request in flight for the caller's account, or refuse it with 429."""
+        """Count a request in flight for the caller's account, or refuse it with 429; then take
+        a token from the account's buckets, if any."""
+        concurrency = self._book.of_kind("dengage", "concurrency")
         with self._lock:
-            if self._in_flight.get(caller.account.id, 0) >= self.settings.concurrency_limit:
-                raise DengageError(429, errors.TOO_MANY_REQUESTS)
+            if concurrency is not None and self._in_flight.get(caller.account.id, 0) >= concurrency["limit"]:
+                raise refused(concurrency, errors.TOO_MANY_REQUESTS)
+            bucket = self._book.take("dengage", caller.account.id, caller.userkey)
+            if bucket is not None:
+                raise refused(bucket[0], errors.RATE_LIMITED, bucket[1])
             self._in_flight[caller.account.id] = self._in_flight.get(caller.account.id, 0) + 1
         try:
             yield
@@ -241,6 +269,15 @@ class DengageService:
         deliveries = [d for d in map(self._deliveries.get, send.delivery_ids)
                       if d is not None and (app_id is None or d.app_id == app_id)]
         return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries)})
+
+
+def refused(limit: Limit, message: str, retry_after: float | None = None) -> DengageError:
+    """A limit's 429, with Retry-After only if the limit is configured to send it."""
+    configured = limit.settings.get("retryAfter")
+    if configured is True:
+        configured = retry_after
+    return DengageError(429, limit.settings.get("message", message),
+                        retry_after=configured if configured not in (None, False) else None, limit=limit.id)
 
 
 @dataclass(frozen=True)

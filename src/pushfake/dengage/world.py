@@ -7,8 +7,16 @@ from typing import Any
 
 from pushfake.core.fixtures import FixtureError
 from pushfake.dengage.models import (
-    Account, ApiUser, Application, Contact, ContactTable, FieldCondition, MessageContent,
-    PushDevice, Segment, Template,
+    Account,
+    ApiUser,
+    Application,
+    Contact,
+    ContactTable,
+    FieldCondition,
+    MessageContent,
+    PushDevice,
+    Segment,
+    Template,
 )
 from pushfake.dengage.state import DengageState
 
@@ -71,9 +79,9 @@ def build_world(label: str, section: dict[str, Any]) -> DengageWorld:
             if "contents" in t and t["defaultLanguage"].upper() not in languages:
                 raise FixtureError(f"{where}.templates[{j}].defaultLanguage: no content in "
                                    f"'{t['defaultLanguage']}'")
-        account = _account(raw)
+        account = account_from(raw)
         accounts.append(account)
-        contacts.extend((account.id, c, d) for c, d in _contacts(where, raw, account))
+        contacts.extend((account.id, c, d) for c, d in contacts_from(where, raw, account))
         for j, table in enumerate(raw.get("tables", [])):
             known = {c["key"] for c in raw.get("contacts", [])}
             unknown = [k for k in table["contacts"] if k not in known]
@@ -82,7 +90,7 @@ def build_world(label: str, section: dict[str, Any]) -> DengageWorld:
     return DengageWorld(settings, tuple(accounts), tuple(contacts))
 
 
-def _account(raw: dict[str, Any]) -> Account:
+def account_from(raw: dict[str, Any]) -> Account:
     templates = {}
     for t in raw.get("templates", []):
         if "content" in t:
@@ -114,7 +122,7 @@ def _account(raw: dict[str, Any]) -> Account:
     )
 
 
-def _contacts(where: str, raw: dict[str, Any], account: Account) -> list[tuple[Contact, tuple[PushDevice, ...]]]:
+def contacts_from(where: str, raw: dict[str, Any], account: Account) -> list[tuple[Contact, tuple[PushDevice, ...]]]:
     out = []
     seen_devices: set[str] = set()
     for i, c in enumerate(raw.get("contacts", [])):

@@ -33,7 +33,14 @@ from pushfake.gateway import config as cfg
 from pushfake.gateway.config import GatewayConfig, PlatformSettings, TokenOverride
 from pushfake.gateway.latency import Latency, latency_from
 from pushfake.gateway.platforms import (
-    OK, PLATFORMS, TOKEN, TRANSIENT, Outcome, platform, token_is_well_formed, within_limit,
+    OK,
+    PLATFORMS,
+    TOKEN,
+    TRANSIENT,
+    Outcome,
+    platform,
+    token_is_well_formed,
+    within_limit,
 )
 
 # (due, order, delivery, attempt number, outcome or None for "start the attempt", token mark time)
@@ -54,6 +61,7 @@ class Gateway:
         self._deliveries = deliveries
         self.tokens: TokenRegistry = deliveries.tokens
         self._fixtures = fixtures or {}
+        self.section: dict[str, Any] = self._fixtures  # the section in force (fixtures', or replaced)
         self._loaded_at = clock.now()  # what the fixtures' relative times ('+30s') count from
         self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
         self._heap: list[_Entry] = []
@@ -62,14 +70,39 @@ class Gateway:
         self._buckets: dict[str, list[float]] = {}  # platform -> [tokens left, last refill time]
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Forget pending work and go back to the fixtures' configuration (relative times anew)."""
+    def reset(self, keep_config: bool = False) -> None:
+        """Forget pending work; unless `keep_config`, go back to the fixtures' configuration
+        (relative times anew)."""
         with self._store.transaction():
             self._heap.clear()
             self._wake_at = math.inf
             self._buckets.clear()
+            if not keep_config:
+                self._loaded_at = self._clock.now()
+                self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
+                self.section = self._fixtures
+
+    def check(self, fixtures: dict[str, Any] | None) -> None:
+        """ValueError naming the place if a fixtures `gateway` section is wrong."""
+        GatewayConfig.from_mapping(fixtures or {}, self._clock.now())
+
+    def replace_settings(self, section: dict[str, Any]) -> None:
+        """Settings written as a fixtures `gateway` section, in force until the next full reset
+        (which goes back to the fixtures'); ValueError if it is wrong."""
+        config = GatewayConfig.from_mapping(section, self._clock.now())
+        with self._store.transaction():
+            self.config = config
+            self.section = section
+            self._buckets.clear()
+
+    def load_fixtures(self, fixtures: dict[str, Any] | None) -> None:
+        """Take another fixtures `gateway` section (ValueError if it is wrong); applies at once."""
+        config = GatewayConfig.from_mapping(fixtures or {}, self._clock.now())
+        with self._store.transaction():
+            self._fixtures = fixtures or {}
+            self.section = self._fixtures
             self._loaded_at = self._clock.now()
-            self.config = GatewayConfig.from_mapping(self._fixtures, self._loaded_at)
+            self.config = config
 
     def accept(self, ids: list[str]) -> None:
         """The delivery queue's consumer: start an attempt for each delivery now."""
@@ -116,6 +149,7 @@ class Gateway:
         latency = (override.latency if override is not None and override.latency is not None
                    else settings.latency).draw(self._rng)
         delivery.timeline = (*delivery.timeline, ("sending", at, None))
+        self._deliveries.changes.notify()  # in memory already; a long-poll for `sending` wakes
         heapq.heappush(self._heap, (at + latency, next(self._order), delivery, attempt, outcome, since))
 
     def _decide(self, delivery: Delivery, settings: PlatformSettings, override: TokenOverride | None,

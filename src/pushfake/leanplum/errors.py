@@ -18,6 +18,16 @@ USER_OR_DEVICE_REQUIRED = "'userId' or 'deviceId' must be provided"
 CONCURRENT_REQUESTS = "Request failed due to concurrent requests to the same profile ID"
 DEV_MODE_RATE_LIMIT = "Per device rate limit exceeded."
 MULTI_TOO_LARGE = "Too many users or actions in one multi call (limit: {users} users, {actions} actions)."
+TOO_MANY_REQUESTS = "Too many requests."
+# What an injected error fault says when its rule gives no text of its own (assumed: the
+# documented 429 is strict device locking; 5xx bodies are not recorded).
+FAULT_MESSAGES = {
+    429: CONCURRENT_REQUESTS,
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service unavailable.",
+    504: "Gateway timeout.",
+}
 
 
 def must_be_provided(name: str) -> str:
@@ -35,11 +45,13 @@ def unknown_action(name: str) -> str:
 class LeanplumError(Exception):
     """A request (or one item of a multi) that fails with `status` and `message`."""
 
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None,
+                 limit: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.limit = limit  # the id of the rate limit that refused the request
 
     def element(self) -> dict[str, Any]:
         return error_element(self.message)

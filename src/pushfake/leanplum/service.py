@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pushfake.core.clock import Clock
+from pushfake.core.clock import Clock, wire_wait
 from pushfake.core.deliveries import DeliveryQueue
+from pushfake.core.limits import LimitBook
 from pushfake.core.rng import SeededRandom
 from pushfake.core.spec import ApiSpec
 from pushfake.leanplum import auth, errors
 from pushfake.leanplum.actions import Call
 from pushfake.leanplum.dispatch import MULTI, ActionTable
 from pushfake.leanplum.errors import LeanplumError
-from pushfake.leanplum.limits import UserLimits
+from pushfake.leanplum.limits import UserLimits, refused
 from pushfake.leanplum.models import App, Device, Event, User
 from pushfake.leanplum.state import LeanplumState
 from pushfake.leanplum.world import LeanplumWorld
@@ -31,6 +32,7 @@ class Outcome:
     elements: list[dict[str, Any]]
     pending: list[str] = field(default_factory=list)
     retry_after: float | None = None
+    limit: str | None = None  # the id of the rate limit that refused it (or its first failing item)
 
 
 class LeanplumService:
@@ -43,6 +45,7 @@ class LeanplumService:
         clock: Clock,
         rng: SeededRandom,
         deliveries: DeliveryQueue,
+        limits: LimitBook,
     ) -> None:
         self.state = state
         self.world = world
@@ -52,9 +55,13 @@ class LeanplumService:
         self._clock = clock
         self._rng = rng
         self._deliveries = deliveries
-        self.limits = UserLimits(
-            clock, self.settings.dev_mode_requests_per_second, self.settings.retry_after_seconds
-        )
+        self._book = limits
+        self.limits = UserLimits(clock, limits)
+
+    def configure(self, world: LeanplumWorld) -> None:
+        """Serve another world (fixtures loaded at run time); takes effect at the next reset."""
+        self.world = world
+        self.settings = world.settings
 
     def reset(self) -> None:
         self.limits.reset()
@@ -81,13 +88,12 @@ class LeanplumService:
             return Outcome(exc.status, [exc.element()])
         if entry.name == MULTI:
             return await self._multi(params)
-        pending: list[str] = []
-        status, element, retry_after = await self._one(params, pending)
-        return Outcome(status, [element], pending, retry_after)
+        outcome = Outcome(200, [])
+        await self._one(params, outcome, alone=True)
+        return outcome
 
-    async def _one(
-        self, params: dict[str, Any], pending: list[str]
-    ) -> tuple[int, dict[str, Any], float | None]:
+    async def _one(self, params: dict[str, Any], outcome: Outcome, alone: bool = False) -> None:
+        """Run one action and add its element to `outcome`; the first failure sets its status."""
         try:
             entry = self.actions.get(params.get("action"))
             if entry.handler is None:  # `multi` inside a multi
@@ -97,21 +103,31 @@ class LeanplumService:
             dev_mode = bool(p.get("devMode"))
             auth.check_action(app, p["clientKey"], dev_mode, entry.name)
             subject = str(p.get("userId") or p.get("deviceId") or "")
+            if alone:
+                self._take_token(app.id, subject)
             with self.limits.hold(app.id, subject, dev_mode):
                 if self.settings.processing_delay_seconds:
-                    await self._clock.sleep(self.settings.processing_delay_seconds)
+                    await wire_wait(self._clock, self.settings.processing_delay_seconds)
                 call = Call(app, p, self.state, self.settings, self._clock, self._rng, self._deliveries)
                 with self.state.transaction():
                     element = entry.handler(call)
-            pending.extend(call.pending)
+            outcome.pending.extend(call.pending)
             if "reqId" in p:
                 element["reqId"] = p["reqId"]
-            return 200, element, None
+            outcome.elements.append(element)
         except LeanplumError as exc:
             element = exc.element()
             if isinstance(params.get("reqId"), str):
                 element["reqId"] = params["reqId"]
-            return exc.status, element, exc.retry_after
+            outcome.elements.append(element)
+            if outcome.status == 200 and (alone or self.settings.multi_status == "first-failure"):
+                outcome.status, outcome.retry_after, outcome.limit = exc.status, exc.retry_after, exc.limit
+
+    def _take_token(self, app_id: str, user_id: str) -> None:
+        refusal = self._book.take("leanplum", app_id, user_id)
+        if refusal is not None:
+            limit, wait = refusal
+            raise refused(limit, errors.TOO_MANY_REQUESTS, wait)
 
     def _app(self, app_id: str) -> App:
         app = self.state.app(app_id)
@@ -125,24 +141,29 @@ class LeanplumService:
             app = self._app(p["appId"])
             auth.check_key(app, p["clientKey"])
             items = p["data"]
-            self._check_batch_size(items)
+            users = _users_of(items)
+            self._check_batch_size(users, items)
+            self._take_token(app.id, users[0] if users else "")
         except LeanplumError as exc:
-            return Outcome(exc.status, [exc.element()], retry_after=exc.retry_after)
+            return Outcome(exc.status, [exc.element()], retry_after=exc.retry_after, limit=exc.limit)
         context = {k: v for k, v in params.items() if k not in CONTEXT_EXCLUDED}
         outcome = Outcome(200, [])
         for item in items:  # the spec has checked every item is an object with an action
-            status, element, retry_after = await self._one({**context, **item}, outcome.pending)
-            outcome.elements.append(element)
-            if status != 200 and outcome.status == 200 and self.settings.multi_status == "first-failure":
-                outcome.status, outcome.retry_after = status, retry_after
+            await self._one({**context, **item}, outcome)
         return outcome
 
-    def _check_batch_size(self, items: list[Any]) -> None:
-        users = {
-            str(item.get("userId") or item.get("deviceId"))
-            for item in items
-            if isinstance(item, dict) and (item.get("userId") or item.get("deviceId"))
-        }
-        limit_users, limit_actions = self.settings.multi_max_users, self.settings.multi_max_actions
-        if len(users) > limit_users or len(items) > limit_actions:
-            raise LeanplumError(403, errors.MULTI_TOO_LARGE.format(users=limit_users, actions=limit_actions))
+    def _check_batch_size(self, users: list[str], items: list[Any]) -> None:
+        limit = self._book.of_kind("leanplum", "multi-size")
+        if limit is None:
+            return
+        if len(users) > limit["users"] or len(items) > limit["actions"]:
+            raise refused(limit, errors.MULTI_TOO_LARGE.format(users=limit["users"], actions=limit["actions"]))
+
+
+def _users_of(items: list[Any]) -> list[str]:
+    """The distinct users (or devices) a batch is about, in order of first appearance."""
+    return list(dict.fromkeys(
+        str(item.get("userId") or item.get("deviceId"))
+        for item in items
+        if isinstance(item, dict) and (item.get("userId") or item.get("deviceId"))
+    ))

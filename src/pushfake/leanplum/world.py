@@ -7,7 +7,14 @@ from typing import Any
 
 from pushfake.core.fixtures import FixtureError
 from pushfake.leanplum.models import (
-    DEVICE_FIELDS, AbTest, App, Condition, Device, Message, User, Variable,
+    DEVICE_FIELDS,
+    AbTest,
+    App,
+    Condition,
+    Device,
+    Message,
+    User,
+    Variable,
 )
 from pushfake.leanplum.state import LeanplumState
 
@@ -78,14 +85,14 @@ def build_world(label: str, section: dict[str, Any]) -> LeanplumWorld:
                 raise FixtureError(f"{where}: key '{key}' is already used by app '{seen_keys[key]}'")
             seen_keys[key] = app.id
         apps.append(app)
-        users.extend((app.id, user, devices) for user, devices in _users(where, raw.get("users", [])))
+        users.extend((app.id, user, devices) for user, devices in users_from(where, raw.get("users", [])))
     return LeanplumWorld(settings, tuple(apps), tuple(users))
 
 
 def _app(where: str, raw: dict[str, Any]) -> App:
     messages: dict[str, Message] = {}
     for i, m in enumerate(raw.get("messages", [])):
-        message = _message(m)
+        message = message_from(m)
         if message.id in messages:
             raise FixtureError(f"{where}.messages[{i}].id: message {message.id} is defined twice")
         messages[message.id] = message
@@ -107,7 +114,7 @@ def _app(where: str, raw: dict[str, Any]) -> App:
     )
 
 
-def _message(raw: dict[str, Any]) -> Message:
+def message_from(raw: dict[str, Any]) -> Message:
     target = tuple(
         Condition(c["attribute"], op, c[op])
         for c in raw.get("target", [])
@@ -128,7 +135,7 @@ def _message(raw: dict[str, Any]) -> Message:
     )
 
 
-def _users(where: str, raw_users: list[dict[str, Any]]) -> list[tuple[User, tuple[Device, ...]]]:
+def users_from(where: str, raw_users: list[dict[str, Any]]) -> list[tuple[User, tuple[Device, ...]]]:
     out: list[tuple[User, tuple[Device, ...]]] = []
     user_ids: set[str] = set()
     device_ids: set[str] = set()

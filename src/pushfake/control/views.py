@@ -1,0 +1,72 @@
+"""How the control plane shows records, and reads its query filters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pushfake.core.admin import AdminError
+from pushfake.core.deliveries import Delivery
+from pushfake.core.journal import Query
+
+DELIVERY_FILTERS: dict[str, Callable[[str], Any]] = {
+    "vendor": str, "app": str, "send": str, "user": str, "device": str, "state": str,
+    "since": float, "until": float,
+}
+JOURNAL_FILTERS: dict[str, Callable[[str], Any]] = {
+    "vendor": str, "operation": str, "app": str, "user": str, "status": int,
+    "since": float, "until": float, "after": int,
+}
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id, "vendor": d.vendor, "app": d.app_id, "send": d.send_id, "user": d.user_id,
+        "device": d.device_id, "platform": d.platform, "token": d.token, "payload": d.payload,
+        "state": d.state, "reason": d.reason, "attempts": d.attempts, "tokenRejected": d.token_rejected,
+        "timeline": [{"state": s, "at": at, "reason": reason} for s, at, reason in d.timeline],
+        "engagements": [{"kind": k, "at": at} for k, at, _ in d.engagements],
+    }
+
+
+def clock_view(now: float, frozen: bool, kind: str) -> dict[str, Any]:
+    iso = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"now": now, "iso": iso, "frozen": frozen, "kind": kind}
+
+
+def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, with_limit: bool) -> dict[str, Any]:
+    """Typed filters from query parameters (or a wait call's `filter`); 400 on an unknown name
+    or a value of the wrong type."""
+    names = set(allowed) | ({"limit"} if with_limit else set())
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in names:
+            raise AdminError(400, f"unknown filter {name!r}; filters are {', '.join(sorted(names))}")
+        kind = int if name == "limit" else allowed[name]
+        try:
+            out[name] = kind(value) if not isinstance(value, bool) else _bad()
+        except (TypeError, ValueError):
+            raise AdminError(400, f"filter {name!r}: {value!r} is not {'a number' if kind is not str else 'text'}") \
+                from None
+        if isinstance(out[name], float) and not math.isfinite(out[name]):
+            raise AdminError(400, f"filter {name!r}: {value!r} is not a finite number")
+    if with_limit and out.get("limit", 1) < 1:
+        raise AdminError(400, "filter 'limit' must be >= 1")
+    return out
+
+
+def delivery_query(f: dict[str, Any]) -> dict[str, Any]:
+    """`DeliveryQueue.find` keyword arguments from delivery filters."""
+    names = {"vendor": "vendor", "app": "app_id", "send": "send_id", "user": "user_id", "device": "device_id",
+             "state": "state", "since": "since", "until": "until"}
+    return {names[k]: v for k, v in f.items() if k in names}
+
+
+def journal_query(f: dict[str, Any]) -> Query:
+    return Query(**{k: v for k, v in f.items() if k != "limit"})
+
+
+def _bad() -> Any:
+    raise TypeError("booleans are not filters")
