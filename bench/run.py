@@ -21,10 +21,14 @@ One run measures, and writes to bench/results/bench.json:
    `run_until_idle` on a ManualClock against two floors, with and without retries; RSS of a
    million pending deliveries; a live `pushfake serve` completing a 10,000-device send at 1 s
    latency while a steady stream of small requests keeps being answered.
+7. The control plane on the request path (`control_workloads.py`): wrk throughput of a fake with
+   the request journal on and 20 fault rules that never match vs. one with neither (Leanplum
+   `sendMessage` and `start`, interleaved, medians of 5), and the journal's RSS over a million
+   in-process requests through `fake.traffic.run` (fresh subprocess): flat at its bound.
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
-run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` section needs
-`wrk`, see bench/README.md). With `--only`, results go to `results/bench-SECTION[-...].json`
+run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` and `control`
+sections need `wrk`, see bench/README.md). With `--only`, results go to `results/bench-SECTION[-...].json`
 and the full run's `results/bench.json` is left alone.
 """
 
@@ -41,6 +45,7 @@ from dataclasses import asdict
 from importlib import metadata
 from typing import Any
 
+import control_workloads as control
 import dengage_workloads as dengage
 import gateway_workloads as gateway
 import leanplum_workloads as leanplum
@@ -64,9 +69,13 @@ CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh inte
     "gateway-throughput": lambda contacts, repeats, failure_rate: gateway.throughput_child(
         int(contacts), int(repeats), float(failure_rate)),
     "gateway-pending": lambda contacts: gateway.pending_child(int(contacts)),
+    "control-journal": lambda requests: control.journal_child(int(requests)),
+    "control-breakdown": lambda workload, journal, rules, fill, measure: control.breakdown_child(
+        workload, int(journal), int(rules), int(fill), int(measure)),
 }
 # The parts of a run, in order; `--only` picks some.
-SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway")
+SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control")
+WRK_SECTIONS = {"http", "control"}
 
 
 def machine_info(wrk: str | None) -> dict[str, Any]:
@@ -117,7 +126,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                        segment["median_ms"], "<=", dengage.MAX_SEGMENT_SEND_MEDIAN_MS))
     if "gateway" in results:
         checks += gateway.targets(results["gateway"])
-    return [{"name": n, "value": v, "op": op, "limit": lim, "pass": v >= lim if op == ">=" else v <= lim}
+    if "control" in results:
+        checks += control.targets(results["control"])
+    compare = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "==": lambda v, lim: v == lim}
+    return [{"name": n, "value": v, "op": op, "limit": lim, "pass": compare[op](v, lim)}
             for n, v, op, lim in checks]
 
 
@@ -137,6 +149,8 @@ def print_summary(results: dict[str, Any]) -> None:
         print_segment_summary(results["dengage"]["segment_send"])
     if "gateway" in results:
         gateway.print_summary(results["gateway"])
+    if "control" in results:
+        control.print_summary(results["control"])
     for t in results["targets"]:
         print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
     start, end = results["load_avg_start"], results["load_avg_end"]
@@ -200,7 +214,7 @@ def print_segment_summary(seg: dict[str, Any]) -> None:
 def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[str, Any]:
     sections = [s for s in SECTIONS if only is None or s in only]
     results_file = RESULTS_FILE if only is None else RESULTS_DIR / f"bench-{'-'.join(sections)}.json"
-    wrk = require_wrk() if "http" in sections else None
+    wrk = require_wrk() if WRK_SECTIONS.intersection(sections) else None
     RESULTS_DIR.mkdir(exist_ok=True)
     procs = Processes()
     try:
@@ -218,7 +232,7 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
         if "startup" in sections:
             progress("start-up ...")
             results["startup"] = measure_startup(settings, procs)
-        if wrk is not None:
+        if "http" in sections and wrk is not None:
             progress("HTTP load (wrk), both vendors ...")
             results["http"] = measure_http(settings, procs, wrk,
                                            {"leanplum": leanplum.http_setup, "dengage": dengage.http_setup})
@@ -230,6 +244,8 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
             results["dengage"]["segment_send"] = dengage.measure_segment_send(settings)
         if "gateway" in sections:
             results["gateway"] = gateway.measure_gateway(settings, procs)
+        if "control" in sections and wrk is not None:
+            results["control"] = control.measure_control(settings, procs, wrk, quick)
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
@@ -243,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends, "
-                             "20k gateway deliveries, 100k pending, 1 live round")
+                             "20k gateway deliveries, 100k pending, 1 live round; control: 2 repeats, "
+                             "200k journal requests")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these parts ({', '.join(SECTIONS)}); "
                              "results go to results/bench-SECTION[-...].json")
