@@ -12,6 +12,7 @@ describes; answers are its JSON, as dicts and lists. A control-plane error raise
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import os
@@ -59,11 +60,12 @@ def _filters(given: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v is not None}
 
 
-class _Api:
+class _Api(abc.ABC):
     """Every control-plane call, once; `Client` and `AsyncClient` differ only in `_run`."""
 
+    @abc.abstractmethod
     def _run(self, call: _Call) -> Any:
-        raise NotImplementedError
+        """Send `call`; the answer (sync), or a coroutine giving it (async)."""
 
     # --- server ---------------------------------------------------------------------------------
     def health(self) -> Any:
