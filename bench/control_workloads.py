@@ -310,8 +310,6 @@ async def _requests(fake: Any, count: int, through_traffic: bool, on_sample: Any
     from pushfake.faults.rules import RequestFacts
     from pushfake.traffic import Handled
 
-    response = Response(b'{"response":[{"success":true,"messagesSent":1}]}', 200,
-                        media_type="application/json;charset=utf-8")  # built once: what the client gets
 
     def render_error(status: int, message: str | None) -> Response:
         return Response(json.dumps({"response": [{"success": False, "error": {"message": message}}]}), status)
@@ -320,15 +318,18 @@ async def _requests(fake: Any, count: int, through_traffic: bool, on_sample: Any
     loads = json.loads
     started = time.perf_counter()
     for i in range(1, count + 1):
-        body = loads(BODY_TEMPLATE % i)
+        raw = BODY_TEMPLATE % i
+        body = loads(raw)
         params = {"action": "sendMessage", **body}  # query and body merged, as the routes do
+        response = Response(b'{"response":[{"success":true,"messagesSent":%d}]}' % i, 200,
+                            media_type="application/json;charset=utf-8")  # each request its own answer
 
-        async def handle() -> Handled:
-            return Handled(response, 200, {"response": [{"success": True, "messagesSent": 1}]})
+        async def handle(response: Response = response) -> Handled:
+            return Handled(response)
 
         facts = RequestFacts("leanplum", "POST", "/api", "sendMessage", "app_pushfake", ("alice",), params)
         if through_traffic:
-            await run(facts, body, handle, render_error, None)
+            await run(facts, raw, handle, render_error, None)
         else:
             await handle()
         if on_sample is not None and (i == JOURNAL_SIZE or i % SAMPLE_EVERY == 0):

@@ -5,7 +5,6 @@ how to answer it, and how their error body looks.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from pushfake.core.clock import Clock, wire_wait
-from pushfake.core.journal import Entry, Journal
+from pushfake.core.journal import Entry, Journal, encode_params
 from pushfake.core.limits import retry_after_header
 from pushfake.faults.asgi import Connections, FaultResponse
 from pushfake.faults.book import FaultBook
@@ -25,11 +24,9 @@ ErrorRenderer = Callable[[int, str | None], Response]  # (status, text or the ve
 
 @dataclass(slots=True)
 class Handled:
-    """A vendor's answer: the response, and what the journal keeps of it."""
+    """A vendor's answer, and the rate limit that refused it (if one did)."""
 
     response: Response
-    status: int
-    body: Any
     limit: str | None = None
 
 
@@ -39,17 +36,19 @@ class Traffic:
         self.journal = journal
         self._clock = clock
 
-    async def run(self, facts: RequestFacts, body: Any, handle: Callable[[], Awaitable[Handled]],
+    async def run(self, facts: RequestFacts, body: bytes | None, handle: Callable[[], Awaitable[Handled]],
                   render_error: ErrorRenderer, connections: Connections | None) -> Response:
-        """The response to one request; `connections` lets a fault cut the request's connection."""
+        """The response to one request (`body`: as sent); `connections` lets a fault cut the
+        request's connection."""
         started = time.perf_counter()
         entry = Entry(self.journal.next_seq(), self._clock.now(), facts.vendor, facts.method, facts.path,
-                      facts.operation, facts.app, facts.user, facts.params, body, items=facts.items)
+                      facts.operation, facts.app, facts.user, b"{}", body or None, items=facts.items)
         try:
             picked = self.faults.pick(facts)
             if picked is None:
                 handled = await handle()
-                entry.status, entry.response, entry.limit = handled.status, handled.body, handled.limit
+                entry.status, entry.response, entry.limit = (handled.response.status_code, handled.response.body,
+                                                             handled.limit)
                 return handled.response
             rule, fault = picked
             entry.fault = f"{rule.id}: {fault.short}"
@@ -58,7 +57,7 @@ class Traffic:
                 await wire_wait(self._clock, delay)
             inner = await handle() if fault.process else None
             if inner is not None:
-                entry.status, entry.response, entry.limit = inner.status, inner.body, inner.limit
+                entry.status, entry.response, entry.limit = inner.response.status_code, inner.response.body, inner.limit
             if fault.kind in ("pass", "latency"):
                 return inner.response if inner is not None else render_error(500, None)
             if fault.kind == "error":
@@ -66,7 +65,7 @@ class Traffic:
                 if fault.retry_after is not None:
                     response.headers["Retry-After"] = retry_after_header(fault.retry_after)
                 response.background = inner.response.background if inner is not None else None
-                entry.status, entry.response = fault.status, json.loads(response.body)
+                entry.status, entry.response = fault.status, response.body
                 return response
             if fault.kind in ("reset", "hang"):
                 entry.status, entry.response = 0, None  # the client got no answer
@@ -76,4 +75,6 @@ class Traffic:
             raise
         finally:
             entry.duration_ms = (time.perf_counter() - started) * 1000
-            self.journal.add(entry)
+            if self.journal.enabled:
+                entry.params = encode_params(facts.params)
+                self.journal.add(entry)

@@ -70,31 +70,32 @@ def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock, tra
             operation_id, handler = methods[request.method if request.method != "HEAD" else "GET"]
             query: dict[str, str] = {}
             body: Any = None
+            raw: bytes | None = None
             failure: DecodeError | None = None
             try:
                 query = query_params(request)
                 if request.method == "POST":
-                    body = json_body(request, await read_body(request, service.settings.max_body_bytes))
+                    raw = await read_body(request, service.settings.max_body_bytes)
+                    body = json_body(request, raw)
             except DecodeError as exc:
                 failure = exc
 
             async def handle() -> Handled:
                 if failure is not None:
                     error = DengageError(failure.status, failure.message)
-                    return Handled(render(error.status, error.body()), error.status, error.body())
+                    return Handled(render(error.status, error.body()))
                 try:
                     result = await handler(request, query, body)
                 except DengageError as exc:
-                    return Handled(render(exc.status, exc.body(), retry_after=exc.retry_after), exc.status,
-                                   exc.body(), exc.limit)
+                    return Handled(render(exc.status, exc.body(), retry_after=exc.retry_after), exc.limit)
                 task = BackgroundTask(deliveries.hand_off, result.pending) if result.pending else None
-                return Handled(render(result.status, result.body, task), result.status, result.body)
+                return Handled(render(result.status, result.body, task))
 
             who = _who(service, operation_id, request, body)
             params = {**query, **body} if isinstance(body, dict) else dict(query)
             facts = RequestFacts("dengage", request.method, request.url.path, operation_id,
                                  who[0] if who else None, (who[1],) if who else (), params)
-            return await traffic.run(facts, body, handle, error_response, connections)
+            return await traffic.run(facts, raw, handle, error_response, connections)
 
         return answer
 

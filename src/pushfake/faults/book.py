@@ -28,6 +28,9 @@ class FaultBook:
         self._rng = SeededRandom(_derived(seed))
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
+        # (vendor, operation, multi items) -> the rules that can match such a request, in order;
+        # emptied whenever the rules change, so a request checks only rules about it
+        self._candidates: dict[tuple[str, str | None, tuple[str, ...]], list[Rule]] = {}
         self._configured: list[Any] = []  # the fixtures' rules as written; parsed anew at each reset
         self._ids = itertools.count(1)
 
@@ -51,16 +54,16 @@ class FaultBook:
             if seed is not None:
                 self._rng.reseed(_derived(seed))
             if keep_current:
-                self._rules = [r.fresh() for r in self._rules]
+                self._set_rules([r.fresh() for r in self._rules])
             else:
                 self._ids = itertools.count(1)  # the same test after a reset gets the same rule ids
-                self._rules = self.parse_all(self._configured)
+                self._set_rules(self.parse_all(self._configured))
 
     def add(self, raw: Any) -> Rule:
         """Add a rule from its JSON form (or a `Rule`); an `id` already in use replaces that rule."""
         rule = raw if isinstance(raw, Rule) else self._parse(raw, "")
         with self._lock:
-            self._rules = [r for r in self._rules if r.id != rule.id] + [rule]
+            self._set_rules([r for r in self._rules if r.id != rule.id] + [rule])
         return rule
 
     @contextmanager
@@ -76,12 +79,12 @@ class FaultBook:
         with self._lock:
             kept = [r for r in self._rules if r.id != rule_id]
             found = len(kept) != len(self._rules)
-            self._rules = kept
+            self._set_rules(kept)
         return found
 
     def clear(self) -> None:
         with self._lock:
-            self._rules = []
+            self._set_rules([])
 
     def rules(self) -> list[Rule]:
         with self._lock:
@@ -94,9 +97,14 @@ class FaultBook:
     # --- requests ----------------------------------------------------------------------------
     def pick(self, facts: RequestFacts) -> tuple[Rule, Fault] | None:
         """The fault for this request, if a rule fires; counts the request on every rule it matches."""
-        rules = self._rules
-        if not rules:
+        if not self._rules:
             return None
+        key = (facts.vendor, facts.operation, facts.items)
+        rules = self._candidates.get(key)
+        if rules is None:
+            rules = self._candidates_for(key)
+            if not rules:
+                return None
         now = self._clock.now()
         chosen: tuple[Rule, Fault] | None = None
         with self._lock:
@@ -112,6 +120,20 @@ class FaultBook:
                     continue
                 chosen = (rule, rule.next_fault())
         return chosen
+
+    def _set_rules(self, rules: list[Rule]) -> None:
+        self._rules = rules
+        self._candidates = {}
+
+    def _candidates_for(self, key: tuple[str, str | None, tuple[str, ...]]) -> list[Rule]:
+        vendor, operation, items = key
+        with self._lock:
+            found = [r for r in self._rules if r.match.vendor in (None, vendor)
+                     and (r.match.operation is None or r.match.operation == operation or r.match.operation in items)]
+            if len(self._candidates) >= 4096:  # many distinct multi batches: start the cache over
+                self._candidates = {}
+            self._candidates[key] = found
+        return found
 
     def draw(self, fault: Fault) -> float:
         """Seconds of `delay` for one application of `fault`."""

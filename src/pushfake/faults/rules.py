@@ -53,7 +53,10 @@ class Match:
             return False
         if self.user is not None and self.user not in facts.users:
             return False
-        return all(k in facts.params and _text(facts.params[k]) == v for k, v in self.params)
+        for name, value in self.params:
+            if name not in facts.params or _text(facts.params[name]) != value:
+                return False
+        return True
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: getattr(self, k) for k in ("vendor", "operation", "app", "user")

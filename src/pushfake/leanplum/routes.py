@@ -71,6 +71,7 @@ def routes(service: LeanplumService, deliveries: DeliveryQueue, traffic: Traffic
     async def api(request: Request) -> Response:
         query: dict[str, Any] = {}
         body: dict[str, Any] = {}
+        raw: bytes | None = None
         try:
             query = query_params(request)
             if request.method == "POST":
@@ -85,12 +86,12 @@ def routes(service: LeanplumService, deliveries: DeliveryQueue, traffic: Traffic
         async def handle() -> Handled:
             if failure is not None:
                 outcome = Outcome(failure.status, [error_element(failure.message)])
-                return Handled(render(outcome), outcome.status, {"response": outcome.elements})
+                return Handled(render(outcome))
             outcome = await service.handle(params)
             task = BackgroundTask(deliveries.hand_off, outcome.pending) if outcome.pending else None
-            return Handled(render(outcome, task), outcome.status, {"response": outcome.elements}, outcome.limit)
+            return Handled(render(outcome, task), outcome.limit)
 
-        return await traffic.run(facts(request, params), body or None, handle, error_response, connections)
+        return await traffic.run(facts(request, params), raw, handle, error_response, connections)
 
     return [
         Route("/api", api, methods=["GET", "POST"], name="leanplum-api"),
