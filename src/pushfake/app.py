@@ -79,7 +79,7 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
             *dengage_routes.routes(fake.dengage, fake.deliveries, fake.clock, fake.traffic, connections),
             *control_routes.routes(fake),
         ],
-        middleware=[Middleware(AdminTokenMiddleware, token=admin_token)],
+        middleware=[Middleware(AdminTokenMiddleware, token=admin_token)] if admin_token else [],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
