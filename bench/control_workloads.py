@@ -51,7 +51,7 @@ from common import (
     wait_until_answering,
 )
 from dengage_workloads import GcPauses
-from http_load import WRK_CONNECTIONS, WRK_THREADS, Workload, load_once
+from http_load import WRK_CONNECTIONS, WRK_THREADS, Workload, load_once, run_medians
 from leanplum_workloads import BODIES
 from leanplum_workloads import http_setup as leanplum_setup
 
@@ -268,19 +268,8 @@ def summarise(workloads: list[Workload], runs: list[dict[str, Any]]) -> dict[str
     for w in workloads:
         rows = {name: [r for r in runs if r["workload"] == w.name and r["target"] == name and r["phase"] != "warmup"]
                 for name in SERVERS}
-        per_server = {name: {
-            "rps": statistics.median(r["rps"] for r in mine),
-            "p50_ms": statistics.median(r["p50_ms"] for r in mine),
-            "p99_ms": statistics.median(r["p99_ms"] for r in mine),
-            "max_ms": max(r["max_ms"] for r in mine),
-            "server_cpu_util": statistics.median(r["server_cpu_util"] for r in mine),
-            "server_cpu_us_per_request": statistics.median(r["server_cpu_us_per_request"] for r in mine),
-            "requests": sum(r["requests"] for r in mine),
-            "non2xx": sum(r["non2xx"] for r in mine),
-            "first_non2xx": next((r["first_non2xx"] for r in mine if r["first_non2xx"]), None),
-            "socket_errors": sum(sum(r["socket_errors"].values()) for r in mine),
-            "rps_runs": [r["rps"] for r in mine],
-        } for name, mine in rows.items()}
+        per_server = {name: {**run_medians(mine), "rps_runs": [r["rps"] for r in mine]}
+                      for name, mine in rows.items()}
         # The same repeat's two runs are next to each other: their ratio is less exposed to drift.
         paired = [b["rps"] / a["rps"] for a, b in zip(rows["baseline"], rows["rules"], strict=True)]
         out[w.key] = {

@@ -171,17 +171,8 @@ def summarise(workloads: list[Workload], runs: list[dict[str, Any]]) -> dict[str
             every = [r for r in mine if r["target"] == kind]
             growth = sum(r["server_rss_growth_mib"] for r in every)
             per_target[kind] = {
-                "rps": statistics.median(r["rps"] for r in rows),
-                "p50_ms": statistics.median(r["p50_ms"] for r in rows),
-                "p99_ms": statistics.median(r["p99_ms"] for r in rows),
-                "max_ms": max(r["max_ms"] for r in rows),
-                "server_cpu_util": statistics.median(r["server_cpu_util"] for r in rows),
-                "server_cpu_us_per_request": statistics.median(r["server_cpu_us_per_request"] for r in rows),
-                "requests": sum(r["requests"] for r in rows),
-                "non2xx": sum(r["non2xx"] for r in rows),
+                **run_medians(rows, every),
                 "non2xx_warmup": sum(r["non2xx"] for r in every if r["phase"] == "warmup"),
-                "first_non2xx": next((r["first_non2xx"] for r in every if r["first_non2xx"]), None),
-                "socket_errors": sum(sum(r["socket_errors"].values()) for r in every),
                 "server_rss_growth_mib": growth,
                 "server_rss_growth_bytes_per_request": growth * 2**20 / sum(r["requests"] for r in every),
             }
@@ -191,6 +182,24 @@ def summarise(workloads: list[Workload], runs: list[dict[str, Any]]) -> dict[str
             / per_target["bare"]["server_cpu_us_per_request"],
         }
     return out
+
+
+def run_medians(rows: list[dict[str, Any]], every: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One target's wrk runs in one: medians of rates and latencies over `rows` (the measured
+    runs), sums of counts; first failure and socket errors over `every` run (warm-ups too)."""
+    every = rows if every is None else every
+    return {
+        "rps": statistics.median(r["rps"] for r in rows),
+        "p50_ms": statistics.median(r["p50_ms"] for r in rows),
+        "p99_ms": statistics.median(r["p99_ms"] for r in rows),
+        "max_ms": max(r["max_ms"] for r in rows),
+        "server_cpu_util": statistics.median(r["server_cpu_util"] for r in rows),
+        "server_cpu_us_per_request": statistics.median(r["server_cpu_us_per_request"] for r in rows),
+        "requests": sum(r["requests"] for r in rows),
+        "non2xx": sum(r["non2xx"] for r in rows),
+        "first_non2xx": next((r["first_non2xx"] for r in every if r["first_non2xx"]), None),
+        "socket_errors": sum(sum(r["socket_errors"].values()) for r in every),
+    }
 
 
 def _log_lines(log: Path) -> list[str]:

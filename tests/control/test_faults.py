@@ -37,12 +37,6 @@ from tests.support import LiveServer, serve_in_thread
 CUT = (httpx.ReadError, httpx.RemoteProtocolError)  # what a cut connection looks like to httpx
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with serve_in_thread(Fake(seed=7)) as live:
-        yield live
-
-
 @pytest.fixture(autouse=True)
 def fresh(server: LiveServer) -> Iterator[None]:
     server.fake.reset()

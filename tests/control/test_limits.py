@@ -39,12 +39,6 @@ from tests.control.fault_helpers import (
 from tests.support import LiveServer, serve_in_thread
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with serve_in_thread(Fake(seed=7)) as live:
-        yield live
-
-
 @pytest.fixture(autouse=True)
 def fresh(server: LiveServer) -> Iterator[None]:
     restore_default_world(server.fake)

@@ -46,7 +46,9 @@ def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, wi
             raise AdminError(400, f"unknown filter {name!r}; filters are {', '.join(sorted(names))}")
         kind = int if name == "limit" else allowed[name]
         try:
-            out[name] = kind(value) if not isinstance(value, bool) else _bad()
+            if isinstance(value, bool | dict | list):
+                raise TypeError(name)
+            out[name] = kind(value)
         except (TypeError, ValueError):
             raise AdminError(400, f"filter {name!r}: {value!r} is not {'a number' if kind is not str else 'text'}") \
                 from None
@@ -67,6 +69,3 @@ def delivery_query(f: dict[str, Any]) -> dict[str, Any]:
 def journal_query(f: dict[str, Any]) -> Query:
     return Query(**{k: v for k, v in f.items() if k != "limit"})
 
-
-def _bad() -> Any:
-    raise TypeError("booleans are not filters")

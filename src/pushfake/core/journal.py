@@ -87,10 +87,6 @@ class Journal:
     def size(self) -> int:
         return self._entries.maxlen or 0
 
-    def resize(self, size: int) -> None:
-        with self._lock:
-            self._entries = deque(self._entries, maxlen=_checked(size))
-
     def next_seq(self) -> int:
         return next(self._seq)
 

@@ -24,7 +24,6 @@ from typing import Any
 from pushfake.gateway.latency import Fixed, Latency, LogNormal, Uniform, latency_from
 
 KINDS = ("pass", "latency", "error", "reset", "hang", "truncate", "malformed", "trickle")
-ERROR_STATUSES = (429, 500, 502, 503, 504)
 _PROCESS_BY_DEFAULT = {"pass": True, "latency": True, "error": False, "reset": False, "hang": False,
                        "truncate": True, "malformed": True, "trickle": True}
 DEFAULT_HANG_SECONDS = 300.0
