@@ -8,12 +8,12 @@
 """
 
 from pushfake.app import create_app
-from pushfake.client import AsyncClient, Client, ControlError, WaitTimeout
+from pushfake.client import AsyncClient, Client, ControlError, FakeFailure, WaitTimeout
 from pushfake.core.clock import ManualClock, SystemClock
 from pushfake.core.fixtures import FixtureError
 from pushfake.core.store import MemoryStore
 from pushfake.fake import Fake
 from pushfake.version import __version__
 
-__all__ = ["AsyncClient", "Client", "ControlError", "Fake", "FixtureError", "ManualClock", "MemoryStore",
+__all__ = ["AsyncClient", "Client", "ControlError", "Fake", "FakeFailure", "FixtureError", "ManualClock", "MemoryStore",
            "SystemClock", "WaitTimeout", "__version__", "create_app"]

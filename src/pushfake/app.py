@@ -56,6 +56,7 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
     async def server_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, DroppedConnection):  # a fault, on purpose
             log.exception("pushfake failed on %s %s", request.method, request.url.path)
+            fake.failures.record(f"{request.method} {request.url.path}", exc, fake.clock.now())
         return vendor_error(request, 500, f"pushfake internal error: {type(exc).__name__}")
 
     @contextlib.asynccontextmanager

@@ -40,6 +40,15 @@ class WaitTimeout(TimeoutError):
     """Nothing matched a wait's filter before its timeout."""
 
 
+class FakeFailure(Exception):
+    """The fake failed inside (a bug in pushfake, not an injected fault); `failure` is the
+    control plane's record of it, traceback included."""
+
+    def __init__(self, failure: dict[str, Any]) -> None:
+        super().__init__(f"pushfake failed in {failure['where']}: {failure['error']}\n{failure['traceback']}")
+        self.failure = failure
+
+
 @dataclass(frozen=True)
 class _Call:
     method: str
@@ -71,9 +80,20 @@ class _Api(abc.ABC):
     def health(self) -> Any:
         return self._run(_Call("GET", "/health"))
 
-    def reset(self, *, keep_config: bool = False) -> Any:
-        """Back to the fixtures' world; `keep_config` keeps the faults, limits and gateway settings."""
-        return self._run(_Call("POST", "/reset", json={"keepConfig": keep_config}))
+    def reset(self, *, keep_config: bool = False, seed: int | None = None, restart_clock: bool = False,
+              now: float | str | None = None) -> Any:
+        """Back to the fixtures' world; `keep_config` keeps the faults, limits and gateway settings.
+        `seed` replaces the seed; `restart_clock` puts the clock back to its start (real time on a
+        live server), `now` restarts it at that time."""
+        body = _filters({"keepConfig": keep_config, "seed": seed, "restartClock": restart_clock or None, "now": now})
+        return self._run(_Call("POST", "/reset", json=body))
+
+    def failures(self) -> Any:
+        """Errors inside the fake itself (a bug, not an injected fault), oldest first."""
+        return self._run(_Call("GET", "/failures", pick=lambda b: b["failures"]))
+
+    def clear_failures(self) -> Any:
+        return self._run(_Call("DELETE", "/failures"))
 
     def load_fixtures(self, fixtures: dict[str, Any] | str | Path) -> Any:
         """Replace the world: a fixtures document (a dict), YAML text (a str), or a file (a Path)."""
@@ -170,6 +190,10 @@ class _Api(abc.ABC):
         """Move the clock on to `now` (epoch seconds or ISO 8601)."""
         return self._run(_Call("PUT", "/clock", json={"now": now}))
 
+    def settle(self) -> Any:
+        """Move the clock on until the device gateway is idle (every delivery handed to it final)."""
+        return self._run(_Call("POST", "/clock/settle"))
+
     def freeze(self) -> Any:
         return self._run(_Call("POST", "/clock/freeze"))
 
@@ -221,6 +245,8 @@ class _Api(abc.ABC):
 
     def _wait(self, kind: str, timeout: float, filters: dict[str, Any]) -> Any:
         def pick(body: Any) -> Any:
+            if "failure" in body:
+                raise FakeFailure(body["failure"])
             if not body["found"]:
                 raise WaitTimeout(f"no {kind} matching {filters} within {timeout} s")
             return body[kind]

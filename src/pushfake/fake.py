@@ -8,11 +8,13 @@ The same `Fake` serves every transport: the ASGI app from `create_app`, a uvicor
 from __future__ import annotations
 
 import gc
+import logging
 from pathlib import Path
 from typing import Any
 
 from pushfake.core.clock import Clock, ManualClock, SystemClock
 from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.failures import Failures
 from pushfake.core.fixtures import FixtureError, check_fixtures, read_fixtures
 from pushfake.core.journal import DEFAULT_SIZE, Journal
 from pushfake.core.limits import Limit, LimitBook
@@ -31,6 +33,8 @@ from pushfake.leanplum.state import LeanplumState
 from pushfake.leanplum.world import LeanplumWorld
 from pushfake.leanplum.world import build_world as build_leanplum_world
 from pushfake.traffic import Traffic
+
+log = logging.getLogger("pushfake")
 
 
 class Fake:
@@ -59,7 +63,8 @@ class Fake:
         self.store = store if store is not None else MemoryStore()
         self.rng = SeededRandom(self.seed)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
-        self.scheduler = Scheduler(self.clock)
+        self.failures = Failures()
+        self.scheduler = Scheduler(self.clock, on_error=self._scheduled_work_failed)
         if isinstance(self.clock, SystemClock):
             self.clock.on_change(self.scheduler.wake)
         self.journal = Journal(journal_size or document.get("journal", {}).get("size", DEFAULT_SIZE))
@@ -127,9 +132,19 @@ class Fake:
         self.limits.configure(limits)
         self.reset()
 
-    def reset(self, keep_config: bool = False) -> None:
+    def reset(self, keep_config: bool = False, *, seed: int | None = None, restart_clock: bool = False,
+              now: float | None = None) -> None:
         """Back to the world the fake started with, and the same seed. With `keep_config`, the
-        data only: fault rules, rate limits and gateway settings in force stay as they are."""
+        data only: fault rules, rate limits and gateway settings in force stay as they are.
+
+        `seed` replaces the fake's seed from now on. The clock stays where it is unless
+        `restart_clock` (a `ManualClock` back to its start, a live server's clock back to real
+        time and running) or `now` (the clock restarts there, even in the past) says otherwise.
+        """
+        if seed is not None:
+            self.seed = int(seed)
+        if restart_clock or now is not None:
+            self.clock.restart(now)
         with self.store.transaction():
             gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
             self.store.reset()
@@ -139,6 +154,7 @@ class Fake:
             self.faults.reset(self.seed, keep_current=keep_config)
             self.limits.reset(keep_current=keep_config)
             self.journal.clear()
+            self.failures.clear()
             self.leanplum.reset()
             self.dengage.reset()
 
@@ -159,9 +175,10 @@ class Fake:
         self._stepped(lambda clock: self._run_scheduled(clock, until=when))
 
     def run_until_idle(self) -> None:
-        """Move a `ManualClock` on until the gateway is idle: every delivery handed to it has its
-        final state. Sends scheduled for later than that stay scheduled (`advance` reaches them)."""
-        self._run_scheduled(self._manual_clock("run_until_idle"), until=None)
+        """Move the clock on until the gateway is idle: every delivery handed to it has its final
+        state. Sends scheduled for later than that stay scheduled (`advance` reaches them). On a
+        live server's clock, as with `advance`, the clock stands still while the work runs."""
+        self._stepped(lambda clock: self._run_scheduled(clock, until=None))
 
     def _stepped(self, run: Any) -> None:
         clock = self.clock
@@ -175,6 +192,10 @@ class Fake:
                     clock.unfreeze()
         else:
             run(self._manual_clock("advance"))
+
+    def _scheduled_work_failed(self, exc: Exception) -> None:
+        log.error("pushfake failed in scheduled work", exc_info=exc)
+        self.failures.record("scheduled work", exc, self.clock.now())
 
     def engage(self, delivery_id: str, kind: str = "open") -> Delivery:
         """A person opened or clicked a delivered notification (D·engage counts it in reports

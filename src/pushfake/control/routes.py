@@ -94,8 +94,19 @@ def routes(fake: Fake) -> list[BaseRoute]:
 
     async def reset(request: Request) -> Any:
         body = await json_body(request, "reset", required=False)
-        fake.reset(keep_config=bool(body.get("keepConfig", False)))
+        try:
+            now = when(body["now"], fake.clock.now()) if "now" in body else None
+        except ValueError as exc:
+            raise AdminError(400, f"now: {exc}") from None
+        fake.reset(keep_config=bool(body.get("keepConfig", False)), seed=body.get("seed"),
+                   restart_clock=bool(body.get("restartClock", False)), now=now)
         return {"ok": True}
+
+    async def failures(request: Request) -> Any:
+        if request.method == "DELETE":
+            fake.failures.clear()
+            return {"ok": True}
+        return {"failures": [f.to_dict() for f in fake.failures.list()]}
 
     async def load_fixtures(request: Request) -> Any:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -240,6 +251,10 @@ def routes(fake: Fake) -> list[BaseRoute]:
         fake.advance(float(body["seconds"]))
         return clock()
 
+    async def settle(request: Request) -> Any:
+        fake.run_until_idle()
+        return clock()
+
     async def freeze(request: Request) -> Any:
         if isinstance(fake.clock, SystemClock):
             fake.clock.freeze()
@@ -276,21 +291,27 @@ def routes(fake: Fake) -> list[BaseRoute]:
                 return {"request": rows[0].to_dict()} if rows else None
 
         started = time.monotonic()
+        failed_before = fake.failures.last_seq
         while True:
-            change = changes.subscribe()
+            change, failure = changes.subscribe(), fake.failures.changes.subscribe()
             try:
                 found = look()
                 left = timeout - (time.monotonic() - started)
-                if found is not None or left <= 0:
-                    return {"found": found is not None, **(found or {}),
-                            "waited": round(time.monotonic() - started, 3)}
-                await asyncio.wait({change}, timeout=left)
+                broken = fake.failures.list(after=failed_before)
+                if found is not None or left <= 0 or broken:
+                    waited = {"waited": round(time.monotonic() - started, 3)}
+                    if found is None and broken:  # what was awaited may never come: say why now
+                        return {"found": False, "failure": broken[0].to_dict(), **waited}
+                    return {"found": found is not None, **(found or {}), **waited}
+                await asyncio.wait({change, failure}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 changes.unsubscribe(change)
+                fake.failures.changes.unsubscribe(failure)
 
     table: list[tuple[str, Handler, list[str]]] = [
         ("/health", health, ["GET"]),
         ("/reset", reset, ["POST"]),
+        ("/failures", failures, ["GET", "DELETE"]),
         ("/fixtures", load_fixtures, ["PUT"]),
         ("/gateway", get_gateway, ["GET"]),
         ("/gateway", set_gateway, ["PUT"]),
@@ -309,6 +330,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
         ("/journal", journal, ["GET", "DELETE"]),
         ("/clock", get_clock, ["GET", "PUT"]),
         ("/clock/advance", advance, ["POST"]),
+        ("/clock/settle", settle, ["POST"]),
         ("/clock/freeze", freeze, ["POST"]),
         ("/clock/unfreeze", unfreeze, ["POST"]),
         ("/faults", faults, ["GET", "POST", "DELETE"]),

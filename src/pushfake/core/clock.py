@@ -22,6 +22,9 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of this clock's time."""
 
+    def restart(self, at: float | None = None) -> None:
+        """Start again from `at` (or where it started); only a reset moves a clock backwards."""
+
 
 class SystemClock:
     """Wall-clock time, optionally shifted (`advance`, `set`) or stopped (`freeze`).
@@ -70,6 +73,14 @@ class SystemClock:
             raise ValueError("a clock cannot go backwards")
         self.set(self.now() + seconds)
 
+    def restart(self, at: float | None = None) -> None:
+        """Run again, unfrozen, from `at` (which may be in the past) or from real time: a reset
+        takes back whatever a test did to the clock."""
+        with self._lock:
+            self._frozen_at = None
+            self._offset = 0.0 if at is None else float(at) - time.time()
+        self._changed()
+
     def set(self, when: float) -> None:
         with self._lock:
             if when < self.now():
@@ -106,7 +117,12 @@ class ManualClock:
     frozen = True
 
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self._now = float(start)
+        self.start = float(start)
+        self._now = self.start
+
+    def restart(self, at: float | None = None) -> None:
+        """Back to `at` (or the start time): the one way this clock goes backwards, for a reset."""
+        self._now = self.start if at is None else float(at)
 
     def now(self) -> float:
         return self._now

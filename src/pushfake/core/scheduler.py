@@ -16,8 +16,12 @@ from pushfake.core.clock import Clock
 
 
 class Scheduler:
-    def __init__(self, clock: Clock) -> None:
+    """`on_error(exc)` hears of a callback that raised; the scheduler goes on with the next one
+    (one broken item must not stop every later delivery)."""
+
+    def __init__(self, clock: Clock, on_error: Callable[[Exception], None] | None = None) -> None:
         self._clock = clock
+        self._on_error = on_error
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -56,7 +60,12 @@ class Scheduler:
                 if not self._heap or self._heap[0][0] > self._clock.now():
                     return ran
                 _, _, callback = heapq.heappop(self._heap)
-            callback()
+            try:
+                callback()
+            except Exception as exc:
+                if self._on_error is None:
+                    raise
+                self._on_error(exc)
             ran += 1
         return ran
 
