@@ -10,6 +10,9 @@ from starlette.testclient import TestClient
 from pushfake import Fake, ManualClock, create_app
 from tests.support import LiveServer, serve_in_thread
 
+pytest_plugins = ["pytester"]  # tests/plugin run the pytest plugin in scratch projects
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()

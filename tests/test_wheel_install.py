@@ -32,6 +32,7 @@ SHIPPED_DATA = (
     "pushfake/openapi/dengage.yaml",
     "pushfake/fixtures/default.yaml",
     "pushfake/fixtures_schema.yaml",
+    "pytest_pushfake/plugin.py",  # the pytest plugin ships in the same wheel
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 
@@ -81,6 +82,8 @@ def test_wheel_installs_and_serves(tmp_path: Path) -> None:
         missing = [name for name in SHIPPED_DATA if name not in names]
         assert not missing, f"{wheel.name} lacks {missing}"
         assert archive.read("pushfake/openapi/leanplum.yaml") == (REPO / "openapi" / "leanplum.yaml").read_bytes()
+        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        assert "[pytest11]\npushfake = pytest_pushfake.plugin" in archive.read(entry_points).decode()
 
     # --- a fresh venv, the wheel and its dependencies -----------------------------------------------
     venv = tmp_path / "venv"

@@ -27,6 +27,7 @@ class LoopThread:
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -36,15 +37,18 @@ class LoopThread:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="pushfake-in-process", daemon=True).start()
+                self._thread = threading.Thread(target=loop.run_forever, name="pushfake-in-process", daemon=True)
+                self._thread.start()
                 self._loop = loop
             return self._loop
 
     def close(self) -> None:
         with self._lock:
-            loop, self._loop = self._loop, None
-        if loop is not None:
+            loop, self._loop, thread, self._thread = self._loop, None, self._thread, None
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
