@@ -25,6 +25,11 @@ One run measures, and writes to bench/results/bench.json:
    the request journal on and 20 fault rules that never match vs. one with neither (Leanplum
    `sendMessage` and `start`, interleaved, medians of 5), and the journal's RSS over a million
    in-process requests through `fake.traffic.run` (fresh subprocess): flat at its bound.
+8. The pytest plugin (`plugin_workloads.py`), each in a pytest subprocess over generated tests:
+   the `pushfake` fixture's set-up + tear-down per test against a no-op fixture's, one
+   `sendMessage` through the respx route against the plugin's transport and the bare ASGI app,
+   and 1,000 tests of `start` + `sendMessage` + `assert_pushed` with `pushfake` and with
+   `pushfake_server` against the same tests doing nothing.
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
 run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` and `control`
@@ -49,6 +54,7 @@ import control_workloads as control
 import dengage_workloads as dengage
 import gateway_workloads as gateway
 import leanplum_workloads as leanplum
+import plugin_workloads as plugin
 from common import (
     FULL, HERE, QUICK, RESULTS_DIR, RESULTS_FILE, Processes, Settings, exit_cleanly_on_signals, mem_total_mib,
     progress,
@@ -74,7 +80,7 @@ CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh inte
         workload, int(journal), int(rules), int(fill), int(measure)),
 }
 # The parts of a run, in order; `--only` picks some.
-SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control")
+SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control", "plugin")
 WRK_SECTIONS = {"http", "control"}
 
 
@@ -86,7 +92,7 @@ def machine_info(wrk: str | None) -> dict[str, Any]:
             return None
 
     packages = ["pushfake", "starlette", "uvicorn", "h11", "httptools", "uvloop", "httpx",
-                "jsonschema", "jsonschema-rs"]
+                "jsonschema", "jsonschema-rs", "pytest", "respx"]
     return {
         "nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
         "python": platform.python_version(), "implementation": platform.python_implementation(),
@@ -128,6 +134,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         checks += gateway.targets(results["gateway"])
     if "control" in results:
         checks += control.targets(results["control"])
+    if "plugin" in results:
+        checks += plugin.targets(results["plugin"])
     compare = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "==": lambda v, lim: v == lim}
     return [{"name": n, "value": v, "op": op, "limit": lim, "pass": compare[op](v, lim)}
             for n, v, op, lim in checks]
@@ -151,6 +159,8 @@ def print_summary(results: dict[str, Any]) -> None:
         gateway.print_summary(results["gateway"])
     if "control" in results:
         control.print_summary(results["control"])
+    if "plugin" in results:
+        plugin.print_summary(results["plugin"])
     for t in results["targets"]:
         print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
     start, end = results["load_avg_start"], results["load_avg_end"]
@@ -246,6 +256,8 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
             results["gateway"] = gateway.measure_gateway(settings, procs)
         if "control" in sections and wrk is not None:
             results["control"] = control.measure_control(settings, procs, wrk, quick)
+        if "plugin" in sections:
+            results["plugin"] = plugin.measure_plugin(procs, quick)
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
@@ -260,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends, "
                              "20k gateway deliveries, 100k pending, 1 live round; control: 2 repeats, "
-                             "200k journal requests")
+                             "200k journal requests; plugin: 200-test overhead suites, 400 sends per variant, "
+                             "one run of each 1,000-test suite")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these parts ({', '.join(SECTIONS)}); "
                              "results go to results/bench-SECTION[-...].json")

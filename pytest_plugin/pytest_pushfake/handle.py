@@ -203,6 +203,8 @@ class Pushfake:
 
     def failures(self) -> list[dict[str, Any]]:
         """Errors inside the fake itself during this test (a bug in pushfake, not a fault)."""
+        if self._fake is not None:  # in process: no need for a control-plane round trip after every test
+            return [failure.to_dict() for failure in self._fake.failures.list()]
         return list(self.control.failures())
 
     def raise_failures(self) -> None:
@@ -210,7 +212,10 @@ class Pushfake:
         __tracebackhide__ = True
         failures = self.failures()
         if failures:
-            self.control.clear_failures()  # reported once
+            if self._fake is not None:
+                self._fake.failures.clear()
+            else:
+                self.control.clear_failures()  # reported once
             raise FakeFailure(failures[0])
 
     # --- assertions -----------------------------------------------------------------------------
