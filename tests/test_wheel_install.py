@@ -26,7 +26,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME_DEPENDENCIES = ("starlette", "uvicorn", "python-multipart", "pyyaml", "jsonschema", "jsonschema-rs", "httpx")
+RUNTIME_DEPENDENCIES = ("starlette", "uvicorn", "python-multipart", "pyyaml", "jsonschema", "jsonschema-rs", "httpx",
+                        "respx")
 SHIPPED_DATA = (
     "pushfake/openapi/leanplum.yaml",
     "pushfake/openapi/dengage.yaml",

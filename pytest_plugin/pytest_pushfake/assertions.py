@@ -120,9 +120,9 @@ def no_match(headline: str, rows: list[Mapping[str, Any]], expected: Mapping[str
              noun: str, action_items: bool = False) -> str:
     """`headline`, then what did arrive, the closest first, each with how it differs."""
     if not rows:
-        return f"{headline}\nno {noun}s at all reached the fake"
+        return f"{headline}\nno {plural(noun)} at all reached the fake"
     ranked = sorted(rows, key=lambda r: len(differences(r, expected, fields, action_items)))
-    lines = [headline, f"{len(rows)} {noun}{'s' if len(rows) != 1 else ''} arrived, closest first:"]
+    lines = [headline, f"{len(rows)} {noun if len(rows) == 1 else plural(noun)} arrived, closest first:"]
     for row in ranked[:SHOWN]:
         lines.append(f"  - {describe(row)}")
         diff = differences(row, expected, fields, action_items)
@@ -131,6 +131,10 @@ def no_match(headline: str, rows: list[Mapping[str, Any]], expected: Mapping[str
     if len(rows) > SHOWN:
         lines.append(f"  ... and {len(rows) - SHOWN} more")
     return "\n".join(lines)
+
+
+def plural(noun: str) -> str:
+    return f"{noun}es" if noun.endswith("sh") else f"{noun}s"
 
 
 def listing(headline: str, rows: list[Mapping[str, Any]], describe: Callable[[Mapping[str, Any]], str]) -> str:

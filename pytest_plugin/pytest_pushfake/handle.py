@@ -223,20 +223,30 @@ class Pushfake:
                       timeout: float | None = None, **expected: Any) -> dict[str, Any]:
         """The push matching `expected` (vendor, app, send, user, device, platform, title, body,
         payload={...}) in `state` (None: any); `count`: exactly that many match. Fails with the
-        pushes that did arrive, closest first, and how each differs."""
+        pushes that did arrive, closest first, and how each differs.
+
+        It settles first: the clock moves on until the gateway has finished its deliveries, so
+        read `now()` before asserting if the time of the last request matters. On a live server
+        it looks again until `timeout` (default: the handle's `timeout`)."""
         __tracebackhide__ = True
-        a.check_expected("assert_pushed", expected, a.PUSH_FIELDS, a.PUSH_SUBSETS)
-        if state is not None:
-            expected["state"] = state
-        return self._assert_found("assert_pushed", expected, count, timeout, self.deliveries,
-                                  a.PUSH_FIELDS, a.describe_push, "push")
+        return self._pushed("assert_pushed", count, state, timeout, expected)
 
     def wait_for_push(self, *, timeout: float | None = None, state: str | None = "delivered",
-                      **expected: Any) -> dict[str, Any]:
-        """`assert_pushed` that waits up to `timeout` seconds for the push on a live server (in
-        process, the virtual clock runs until the gateway is idle instead)."""
+                      count: int | None = None, **expected: Any) -> dict[str, Any]:
+        """The push matching `expected` (the keywords of `assert_pushed`) as soon as it is there:
+        on a live server, waiting up to `timeout` seconds; in process, once the virtual clock has
+        run until the gateway is idle."""
         __tracebackhide__ = True
-        return self.assert_pushed(timeout=timeout, state=state, **expected)
+        return self._pushed("wait_for_push", count, state, timeout, expected)
+
+    def _pushed(self, what: str, count: int | None, state: str | None, timeout: float | None,
+                expected: dict[str, Any]) -> dict[str, Any]:
+        __tracebackhide__ = True
+        a.check_expected(what, expected, a.PUSH_FIELDS, a.PUSH_SUBSETS)
+        if state is not None:
+            expected["state"] = state
+        return self._assert_found(what, expected, count, timeout, self.deliveries, a.PUSH_FIELDS, a.describe_push,
+                                  "push")
 
     def assert_no_pushes(self, **expected: Any) -> None:
         """No push (in any state) matches `expected`; with no filter, no push at all."""
@@ -245,8 +255,19 @@ class Pushfake:
         self.settle()
         rows = [d for d in self.deliveries() if not a.differences(d, expected, a.PUSH_FIELDS)]
         if rows:
-            headline = f"{a.call_text('assert_no_pushes', expected)}: {len(rows)} push(es) did happen"
+            headline = (f"{a.call_text('assert_no_pushes', expected)}: {len(rows)} "
+                        f"{'push' if len(rows) == 1 else 'pushes'} did happen")
             raise AssertionError(a.listing(headline, rows, a.describe_push))
+
+    def assert_not_requested(self, **expected: Any) -> None:
+        """No journaled request matches `expected` (the keywords of `assert_requested`)."""
+        __tracebackhide__ = True
+        a.check_expected("assert_not_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS)
+        rows = [e for e in self.requests() if not a.differences(e, expected, a.REQUEST_FIELDS, action_items=True)]
+        if rows:
+            headline = (f"{a.call_text('assert_not_requested', expected)}: {len(rows)} "
+                        f"{'request' if len(rows) == 1 else 'requests'} did arrive")
+            raise AssertionError(a.listing(headline, rows, a.describe_request))
 
     def assert_requested(self, *, count: int | None = None, timeout: float | None = None,
                          **expected: Any) -> dict[str, Any]:
@@ -273,7 +294,8 @@ class Pushfake:
 
         self.settle()
         rows, matched = look()
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        waited = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + waited
         while self.live and len(matched) < (count or 1) and time.monotonic() < deadline:
             time.sleep(_POLL)  # a live server's client may still be on its way: look again
             self.settle()
@@ -281,11 +303,12 @@ class Pushfake:
         if len(matched) < (count or 1):
             self.raise_failures()  # the fake broke: that is why
         call = a.call_text(what, {**expected, **({"count": count} if count is not None else {})})
+        within = f" within {waited:g} s" if self.live else ""
         if count is not None and len(matched) != count:
-            raise AssertionError(a.listing(f"{call}: {len(matched)} matched", matched, describe)
-                                 if matched else a.no_match(f"{call}: none matched", rows, expected, fields,
+            raise AssertionError(a.listing(f"{call}: {len(matched)} matched{within}", matched, describe)
+                                 if matched else a.no_match(f"{call}: none matched{within}", rows, expected, fields,
                                                             describe, noun, action_items))
         if not matched:
-            raise AssertionError(a.no_match(f"{call}: no {noun} matched", rows, expected, fields, describe,
+            raise AssertionError(a.no_match(f"{call}: no {noun} matched{within}", rows, expected, fields, describe,
                                             noun, action_items))
         return matched[0]

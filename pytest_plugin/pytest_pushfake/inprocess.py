@@ -6,6 +6,7 @@ router that sends the vendors' real hosts into them.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,32 @@ class VendorRouter(respx.MockRouter):
         return None if others else request  # None: not ours, ask the next router; request: pass through
 
 
+class VendorLookupGuard:
+    """Clients respx cannot route (requests, urllib, aiohttp, subprocesses aside) would reach the
+    real vendors from a `pushfake` test, and push to real phones. While it is on, looking up a
+    vendor's host fails instead, saying what to use."""
+
+    def __init__(self) -> None:
+        self._original: Any = None
+
+    def start(self) -> None:
+        original = self._original = socket.getaddrinfo
+
+        def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            if isinstance(name, str) and VENDOR_HOSTS.fullmatch(name.lower().rstrip(".")):
+                raise socket.gaierror(socket.EAI_NONAME, f"pushfake: {name} is the real vendor, and the `pushfake` "
+                                      "fixture routes only httpx to its fake; give this client "
+                                      "pushfake_server.leanplum_url / .dengage_url instead")
+            return original(host, *args, **kwargs)
+
+        socket.getaddrinfo = guarded
+
+    def stop(self) -> None:
+        if self._original is not None:
+            socket.getaddrinfo, self._original = self._original, None
+
+
 @dataclass
 class _Kept:
     """One fake kept for the session, with what serves it."""
@@ -65,6 +92,7 @@ class _Kept:
 @dataclass
 class InProcessPool:
     loop: LoopThread = field(default_factory=LoopThread)
+    guard: VendorLookupGuard = field(default_factory=VendorLookupGuard)
     _kept: dict[str, _Kept] = field(default_factory=dict)
 
     def open(self, settings: Settings) -> tuple[Pushfake, Any]:
@@ -76,11 +104,13 @@ class InProcessPool:
         for rule in settings.faults:
             kept.fake.faults.add(rule)
         kept.router.start()
+        self.guard.start()
         handle = Pushfake(control=kept.control, url=f"http://{LOCAL_HOST}",
                           leanplum_url="https://api.leanplum.com/api", dengage_url="https://api.dengage.com/rest",
                           live=False, transport=kept.transport, fake=kept.fake)
 
         def close() -> None:
+            self.guard.stop()
             kept.router.stop(quiet=True)
             kept.router.reset()
 

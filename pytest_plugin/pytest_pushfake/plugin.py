@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    fixtures = config.getoption("pushfake_fixtures") or config.getini("pushfake_fixtures")
+    if fixtures and not (config.rootpath / fixtures).is_file():  # once, not in every test
+        raise pytest.UsageError(f"pushfake fixtures: no file at {config.rootpath / fixtures}")
 
 
 @pytest.hookimpl(wrapper=True)

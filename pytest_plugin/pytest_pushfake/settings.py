@@ -51,8 +51,10 @@ def _fixtures(value: Any, rootdir: Path) -> Path | dict[str, Any] | None:
     if value is None or isinstance(value, dict):
         return value
     if isinstance(value, str | Path):
-        path = Path(value)
-        return path if path.is_absolute() else rootdir / path
+        path = Path(value) if Path(value).is_absolute() else rootdir / value
+        if not path.is_file():
+            raise FileNotFoundError(f"pushfake fixtures: no file at {path} (a relative path starts at the rootdir)")
+        return path
     raise TypeError(f"pushfake fixtures: a path, a fixtures document (dict) or None, not {value!r}")
 
 
