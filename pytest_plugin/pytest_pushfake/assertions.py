@@ -41,11 +41,12 @@ REQUEST_SUBSETS = ("params",)
 
 
 def check_expected(what: str, expected: Mapping[str, Any], fields: Mapping[str, Any],
-                   subsets: tuple[str, ...]) -> None:
+                   subsets: tuple[str, ...], options: tuple[str, ...] = ()) -> None:
     """A clear TypeError for a misspelt keyword, before anything is compared."""
+    __tracebackhide__ = True
     unknown = sorted(set(expected) - set(fields) - set(subsets))
     if unknown:
-        known = ", ".join([*fields, *subsets])
+        known = ", ".join([*fields, *subsets, *options])
         raise TypeError(f"{what}() got unknown keyword(s) {', '.join(unknown)}; it takes {known}")
     for name in subsets:
         if name in expected and not isinstance(expected[name], Mapping):

@@ -242,7 +242,7 @@ class Pushfake:
     def _pushed(self, what: str, count: int | None, state: str | None, timeout: float | None,
                 expected: dict[str, Any]) -> dict[str, Any]:
         __tracebackhide__ = True
-        a.check_expected(what, expected, a.PUSH_FIELDS, a.PUSH_SUBSETS)
+        a.check_expected(what, expected, a.PUSH_FIELDS, a.PUSH_SUBSETS, ("count", "timeout"))
         if state is not None:
             expected["state"] = state
         return self._assert_found(what, expected, count, timeout, self.deliveries, a.PUSH_FIELDS, a.describe_push,
@@ -275,7 +275,7 @@ class Pushfake:
         path, params={...}); `action` also matches an action inside a Leanplum `multi`. Fails
         with the requests that did arrive, closest first, and how each differs."""
         __tracebackhide__ = True
-        a.check_expected("assert_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS)
+        a.check_expected("assert_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS, ("count", "timeout"))
         return self._assert_found("assert_requested", expected, count, timeout, self.requests,
                                   a.REQUEST_FIELDS, a.describe_request, "request", action_items=True)
 
@@ -303,7 +303,7 @@ class Pushfake:
         if len(matched) < (count or 1):
             self.raise_failures()  # the fake broke: that is why
         call = a.call_text(what, {**expected, **({"count": count} if count is not None else {})})
-        within = f" within {waited:g} s" if self.live else ""
+        within = f" within {waited:g} s" if self.live and len(matched) < (count or 1) else ""
         if count is not None and len(matched) != count:
             raise AssertionError(a.listing(f"{call}: {len(matched)} matched{within}", matched, describe)
                                  if matched else a.no_match(f"{call}: none matched{within}", rows, expected, fields,

@@ -46,13 +46,13 @@ def pytest_configure(config: pytest.Config) -> None:
     fixtures = config.getoption("pushfake_fixtures") or config.getini("pushfake_fixtures")
     if fixtures and not (config.rootpath / fixtures).is_file():  # once, not in every test
         raise pytest.UsageError(f"pushfake fixtures: no file at {config.rootpath / fixtures}")
+    _ini_seed(config)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A failure inside a fake (a bug in pushfake, not a fault asked for) fails the test that
     caused it, with the fake's traceback, instead of a 500 the test may not look at."""
-    __tracebackhide__ = True
     handles = item.stash.get(_HANDLES, [])
     try:
         result = yield
@@ -62,7 +62,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
                 exc.add_note(f"pushfake failed inside, in {failure['where']}:\n{failure['traceback']}")
         raise
     for handle in handles:
-        handle.raise_failures()
+        failures = handle.failures()
+        if failures:  # the fake's traceback is what matters, not this hook's
+            from pushfake import FakeFailure
+
+            pytest.fail(str(FakeFailure(failures[0])), pytrace=False)
     return result
 
 
@@ -84,9 +88,11 @@ def pushfake_fixtures(pytestconfig: pytest.Config) -> Any:
 @pytest.fixture
 def pushfake_seed(pytestconfig: pytest.Config) -> int:
     option = pytestconfig.getoption("pushfake_seed")
-    if option is not None:
-        return int(option)
-    value = pytestconfig.getini("pushfake_seed")
+    return int(option) if option is not None else _ini_seed(pytestconfig)
+
+
+def _ini_seed(config: pytest.Config) -> int:
+    value = config.getini("pushfake_seed")
     try:
         return int(value)
     except ValueError:
@@ -153,6 +159,7 @@ def pushfake_server(request: pytest.FixtureRequest, _pushfake_live: LiveServer, 
 
 
 def _settings(request: pytest.FixtureRequest, fixtures: Any, seed: Any, faults: Any, clock: Any) -> Any:
+    __tracebackhide__ = True
     from pytest_pushfake.settings import settings
 
     marker = request.node.get_closest_marker("pushfake")

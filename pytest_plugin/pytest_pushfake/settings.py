@@ -32,6 +32,7 @@ class Settings:
 def settings(*, fixtures: Any, seed: Any, faults: Any, clock: Any, marker: Mapping[str, Any] | None,
              marker_args: Sequence[Any] = (), rootdir: Path) -> Settings:
     """The fixtures' values, each replaced by the marker's when it gives one."""
+    __tracebackhide__ = True
     if marker_args:
         raise TypeError("@pytest.mark.pushfake takes keywords only: " + ", ".join(f"{o}=" for o in MARKER_OPTIONS))
     marker = dict(marker or {})
@@ -48,6 +49,7 @@ def settings(*, fixtures: Any, seed: Any, faults: Any, clock: Any, marker: Mappi
 
 
 def _fixtures(value: Any, rootdir: Path) -> Path | dict[str, Any] | None:
+    __tracebackhide__ = True
     if value is None or isinstance(value, dict):
         return value
     if isinstance(value, str | Path):
@@ -59,6 +61,7 @@ def _fixtures(value: Any, rootdir: Path) -> Path | dict[str, Any] | None:
 
 
 def _seed(value: Any) -> int:
+    __tracebackhide__ = True
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"pushfake seed: a whole number, not {value!r}")
     try:
@@ -68,6 +71,7 @@ def _seed(value: Any) -> int:
 
 
 def _faults(value: Any) -> tuple[dict[str, Any], ...]:
+    __tracebackhide__ = True
     if value is None:
         return ()
     if isinstance(value, dict):
@@ -78,6 +82,7 @@ def _faults(value: Any) -> tuple[dict[str, Any], ...]:
 
 
 def _clock(value: Any) -> float | None:
+    __tracebackhide__ = True
     if value is None:
         return None
     if isinstance(value, datetime):
