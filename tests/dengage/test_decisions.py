@@ -153,6 +153,13 @@ def test_neither_segment_nor_table_reaches_every_reachable_token_of_the_applicat
     assert reached(fake, web_only) == {JOHN_FIREFOX, ELIF_CHROME}
 
 
+def test_fields_the_spec_does_not_list_are_ignored_not_refused(client, fake):
+    """Assumed (spec): a body carrying SendTransactionalPush's `contactKey` is not narrowed to
+    that contact, and not refused either."""
+    response = send(client, login(client), {"content": CONTENT, "contactKey": "ayse", "sound": "default"})
+    assert reached(fake, tracking_id(response)) == EVERYONE
+
+
 def test_missing_application_ids_means_all_applications(client, fake):
     token = login(client)
     implicit = tracking_id(send(client, token, {"content": CONTENT}))
