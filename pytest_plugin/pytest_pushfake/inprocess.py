@@ -42,9 +42,7 @@ class VendorRouter(respx.MockRouter):
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         if VENDOR_HOSTS.fullmatch(request.url.host):
-            response = await self._fake.handle_async_request(request)
-            return httpx.Response(response.status_code, headers=response.headers.raw,
-                                  content=await response.aread(), request=request)
+            return await self._fake.handle_async_request(request)  # already read whole: no stream to hand on
         return await super().async_handler(request)
 
     def _other_host(self, request: httpx.Request) -> httpx.Request | None:
