@@ -27,13 +27,15 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME_DEPENDENCIES = ("starlette", "uvicorn", "python-multipart", "pyyaml", "jsonschema", "jsonschema-rs", "httpx",
-                        "respx")
+                        "respx", "pytest", "hypothesis", "schemathesis", "requests")
 SHIPPED_DATA = (
     "pushfake/openapi/leanplum.yaml",
     "pushfake/openapi/dengage.yaml",
     "pushfake/fixtures/default.yaml",
     "pushfake/fixtures_schema.yaml",
     "pytest_pushfake/plugin.py",  # the pytest plugin ships in the same wheel
+    "pytest_pushfake/contract_suite.py",  # the contract suite `pushfake contract` runs
+    "pushfake/contract/conformance/leanplum.py",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 

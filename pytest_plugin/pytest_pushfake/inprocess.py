@@ -14,9 +14,9 @@ import httpx
 import respx
 
 from pushfake import Client, Fake, ManualClock, create_app
+from pushfake.asgi_transport import FakeTransport, LoopThread
 from pytest_pushfake.handle import Pushfake
 from pytest_pushfake.settings import Settings
-from pytest_pushfake.transport import FakeTransport, LoopThread
 
 LOCAL_HOST = "pushfake.local"  # the in-process fake's own name (`pushfake.url`)
 VENDOR_HOSTS = re.compile(

@@ -1,4 +1,4 @@
-"""The `pushfake` command: `serve`, `spec` and `check-fixtures`."""
+"""The `pushfake` command: `serve`, `spec`, `check-fixtures` and `contract`."""
 
 from __future__ import annotations
 
@@ -45,7 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check-fixtures", help="check a fixtures file and exit")
     check.add_argument("path")
 
+    from pushfake.contract import command as contract
+
+    contract.add_parser(commands)
+
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        return contract.run(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "spec":

@@ -22,6 +22,7 @@ from tests.control.fault_helpers import (
     DE_BUCKET_TEXT,
     DE_CONCURRENCY_TEXT,
     DEV_CREDS,
+    lp_elements,
     DEV_MODE_TEXT,
     LOCKING_TEXT,
     LP_BUCKET_TEXT,
@@ -147,6 +148,20 @@ def dev_starts(fake: Fake, user: str, gaps: list[float]) -> list[int]:
 def test_dev_mode_rate_of_one_per_second_on_a_manual_clock():
     fake = Fake(seed=7, clock=ManualClock())
     assert dev_starts(fake, "alice", [0, 0.5, 0.5, 0.25, 0.75]) == [200, 429, 200, 429, 200]
+
+
+def test_dev_mode_rate_counts_a_multi_batch_once_per_user():
+    """The limit is per request: an SDK's batch with start, track and stop for one user is one."""
+    fake = Fake(seed=7, clock=ManualClock())
+
+    async def calls(http: httpx.AsyncClient) -> list[Any]:
+        items = [{"action": "start", "userId": "alice"}, {"action": "track", "userId": "alice", "event": "e"},
+                 {"action": "track", "userId": "bob", "event": "e"}]
+        first = await alp(http, "multi", creds=DEV_CREDS, data=items)
+        again = await alp(http, "multi", creds=DEV_CREDS, data=items[:1])  # alice again within the second
+        return [first.status_code, [e["success"] for e in lp_elements(first)], again.status_code]
+
+    assert run_in_process(fake, calls) == [200, [True, True, True], 429]
 
 
 def test_dev_mode_rate_of_ten_per_second_spaced_evenly():

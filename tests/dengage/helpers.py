@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,30 +124,4 @@ def world(tmp_path: Path, edit: Callable[[dict[str, Any]], None] | None = None, 
     return path
 
 
-# `ScheduleDate.description`: yyyy-MM-dd, yyyy-MM-dd HH:mm, yyyy-MM-ddTHH:mm, yyyy-MM-dd HH:mm:ss,
-# yyyy-MM-ddTHH:mm:ss, either of the last two with .f/.ff/.fff, yyyy-MM-ddTHH:mm:ssZ and
-# yyyy-MM-ddTHH:mm:ss.fffZ (read as .f to .fff, like the unzoned forms); all UTC. Written from the
-# spec, independently of the fake, so tests can model it.
-_DOCUMENTED_DATE = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:(?P<sep>[ T])(?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,3}))?)?(?P<z>Z)?)?$"
-)
-
-
-def documented_date(text: str) -> tuple[bool, float | None]:
-    """(whether `text` has a documented shape, its UTC time if it is a real date, whatever its shape)."""
-    match = _DOCUMENTED_DATE.match(text)
-    if match is None:
-        return False, None
-    documented = not match["z"] or (match["sep"] == "T" and match["s"] is not None)  # Z only after T and seconds
-    fmt, value = "%Y-%m-%d", match["date"]
-    if match["hm"]:
-        fmt, value = fmt + " %H:%M", f"{value} {match['hm']}"
-        if match["s"]:
-            fmt, value = fmt + ":%S", f"{value}:{match['s']}"
-            if match["f"]:
-                fmt, value = fmt + ".%f", f"{value}.{match['f']}"
-    try:
-        return documented, datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return documented, None
+from pushfake.contract.conformance.dengage import documented_date  # noqa: F401 - the spec's date model

@@ -434,6 +434,7 @@ def test_send_report_application_id_narrows_to_one_application(client, fake):
     assert (web["totalCount"], web["totalOpenCount"]) == (2, 1)
     assert {i["itemName"] for i in mobile["deviceTypes"]} == {"Android", "iOS"}
     assert {i["itemName"] for i in web["deviceTypes"]} == {"Web"}
+    assert report(client, token, tracking, WEB_APP.upper())["totalCount"] == 2  # UUIDs ignore case
 
 
 def test_send_report_of_an_unknown_tracking_id_is_404(client):

@@ -266,8 +266,9 @@ class DengageService:
         if send is None:
             raise not_found("Send", query["trackingId"])
         app_id = query.get("applicationId")
+        app_id = app_id.lower() if app_id is not None else None  # UUIDs compare without regard to case
         deliveries = [d for d in map(self._deliveries.get, send.delivery_ids)
-                      if d is not None and (app_id is None or d.app_id == app_id)]
+                      if d is not None and (app_id is None or d.app_id.lower() == app_id)]
         return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries)})
 
 

@@ -92,8 +92,11 @@ class LeanplumService:
         await self._one(params, outcome, alone=True)
         return outcome
 
-    async def _one(self, params: dict[str, Any], outcome: Outcome, alone: bool = False) -> None:
-        """Run one action and add its element to `outcome`; the first failure sets its status."""
+    async def _one(self, params: dict[str, Any], outcome: Outcome, alone: bool = False,
+                   counted: set[tuple[str, str]] | None = None) -> None:
+        """Run one action and add its element to `outcome`; the first failure sets its status.
+        `counted`: the users of this batch the development-mode rate has counted already (the
+        limit is per request, so a batch counts once per user)."""
         try:
             entry = self.actions.get(params.get("action"))
             if entry.handler is None:  # `multi` inside a multi
@@ -105,7 +108,10 @@ class LeanplumService:
             subject = str(p.get("userId") or p.get("deviceId") or "")
             if alone:
                 self._take_token(app.id, subject)
-            with self.limits.hold(app.id, subject, dev_mode):
+            first = counted is None or (app.id, subject) not in counted
+            with self.limits.hold(app.id, subject, dev_mode and first):
+                if counted is not None:
+                    counted.add((app.id, subject))
                 if self.settings.processing_delay_seconds:
                     await wire_wait(self._clock, self.settings.processing_delay_seconds)
                 call = Call(app, p, self.state, self.settings, self._clock, self._rng, self._deliveries)
@@ -148,8 +154,9 @@ class LeanplumService:
             return Outcome(exc.status, [exc.element()], retry_after=exc.retry_after, limit=exc.limit)
         context = {k: v for k, v in params.items() if k not in CONTEXT_EXCLUDED}
         outcome = Outcome(200, [])
+        counted: set[tuple[str, str]] = set()
         for item in items:  # the spec has checked every item is an object with an action
-            await self._one({**context, **item}, outcome)
+            await self._one({**context, **item}, outcome, counted=counted)
         return outcome
 
     def _check_batch_size(self, users: list[str], items: list[Any]) -> None:

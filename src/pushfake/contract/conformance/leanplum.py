@@ -1,6 +1,6 @@
-"""Schemathesis against the in-process app: every operation of openapi/leanplum.yaml, positive and negative.
+"""Conformance of a target to openapi/leanplum.yaml: how its requests are steered and judged.
 
-Each operation runs once per generation mode (`test_positive_data`, `test_negative_data`) through
+Each operation runs once per generation mode (positive, negative; see `conformance.run`) through
 `case.call_and_validate()` with the default checks (no server errors, status code, content type,
 response headers and response schema conformance, positive data acceptance, negative data
 rejection, ...). Two of them run through thin wrappers, each narrowed for one kind of request that
@@ -11,10 +11,11 @@ Steering the generated requests:
 - `format: json-object` / `format: json-array` (a string holding JSON text) get strategies that
   produce JSON text; the `text/plain` bodies are JSON documents (Leanplum's JS SDK posts JSON
   labelled text/plain), so they are serialized as JSON.
-- `_steer` (a `map_case` hook, so it applies to the coverage and fuzzing phases alike) gives most
-  cases the real app and one of its keys (the development key together with `devMode`), a real
-  user, device and message, and real actions in batch items, so requests get past
-  `App not found.` and reach real semantics. It swaps only values that are valid in their place
+- `Steering.steer` (a `map_case` hook, so it applies to the coverage and fuzzing phases alike) gives
+  most cases the target's app and one of its keys (the development key together with `devMode`), a
+  user, device and message of the world, and real actions in batch items, so requests get past
+  `App not found.` and reach real semantics. In safe mode it always gives its own ids, the
+  development key (the production key and made-up absent ids for `sendMessage`), whatever it can. It swaps only values that are valid in their place
   for other valid ones, and keeps the generated case if the swap would change whether the request
   is valid, so a negative case keeps its violation. The choices are a digest of the generated
   case, so a run is as deterministic as the generation.
@@ -43,11 +44,10 @@ Narrowed checks:
   only if that wire form satisfies the operation's schema (and the JSON-text rules above). A
   repeated key counts with its last value, as pushfake reads it; the spec does not say.
 
-Determinism: Hypothesis runs derandomized under a fixed Schemathesis seed (which the coverage
-phase draws from too), the steering choices are a digest of the generated request, and the fake's
-clock is a `ManualClock` moved on 2 s before every call, so the development-mode limit (one
-request per second per user) does not depend on how fast the machine runs the cases. Two runs
-send the same requests and report the same failures.
+Determinism: Hypothesis and the coverage phase draw from the run's seed, the steering choices are a
+digest of the generated request, and a fake's clock is moved on 2 s before every call, so the
+development-mode limit (one request per second per user) does not depend on how fast the machine
+runs the cases. Two runs against a fake send the same requests and report the same failures.
 """
 
 from __future__ import annotations
@@ -56,13 +56,11 @@ import json
 import zlib
 from collections.abc import Iterator
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 import schemathesis
-import yaml
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import (
     expand_status_codes,
@@ -70,19 +68,15 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from pushfake import Fake, ManualClock, create_app
-from tests.support import deterministic
+from pushfake.contract.safety import PUSH_TOKEN_PARAMETERS
+from pushfake.contract.spec import document
+from pushfake.contract.target import Target
+from pushfake.contract.world import default_world
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "leanplum.yaml"
-DOCUMENT: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-
-APP_ID, PROD_KEY, DEV_KEY = "app_pushfake", "prod_pushfake", "dev_pushfake"
-USERS = ("alice", "bob", "carol")
-DEVICES = ("alice-iphone", "bob-pixel", "carol-chrome")
-MESSAGE_IDS = (1001, 1002)
+DOCUMENT: dict[str, Any] = document("leanplum")
 TEXT_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-MAX_EXAMPLES = 30
-SEED = 20260101  # the coverage phase and Hypothesis both draw from it
+# Ids batch items are drawn with (steering makes them the suite's own in safe mode).
+_WORLD = default_world().leanplum
 
 # --- what the spec says, read from the document itself (not through the fake's code) -------------
 
@@ -324,10 +318,10 @@ json_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=4)
 batch_items = st.fixed_dictionaries(
     {"action": st.sampled_from(sorted(ITEM_ACTIONS)) | st.text(max_size=8)},
     optional={
-        "userId": st.sampled_from(USERS) | st.text(max_size=8),
-        "deviceId": st.sampled_from(DEVICES),
+        "userId": st.sampled_from(_WORLD.users) | st.text(max_size=8),
+        "deviceId": st.sampled_from([d for devices in _WORLD.devices.values() for d in devices]),
         "event": st.text(min_size=1, max_size=20),
-        "messageId": st.sampled_from([str(m) for m in MESSAGE_IDS]),
+        "messageId": st.sampled_from([str(m) for m in (*_WORLD.push_messages, *_WORLD.targeted_messages)]),
         "userAttributes": json_objects,
         "reqId": st.text(max_size=8),
     },
@@ -361,43 +355,6 @@ def _pick(digest: int, salt: int, options: tuple[Any, ...]) -> Any:
     return options[(digest >> (salt * 4)) % len(options)]
 
 
-def _steer_params(action: str, params: dict[str, Any], digest: int, as_text: bool) -> dict[str, Any]:
-    params = dict(params)
-    credentials = _pick(digest, 0, ("generated", "production", "production", "production", "development"))
-    if (
-        credentials != "generated"
-        and _replaceable(action, params, "appId", as_text)
-        and _replaceable(action, params, "clientKey", as_text)
-    ):
-        params["appId"] = APP_ID
-        if credentials == "development" and (
-            "devMode" not in params or _replaceable(action, params, "devMode", as_text)
-        ):
-            params["clientKey"] = DEV_KEY
-            params["devMode"] = "true" if as_text else True
-        else:
-            params["clientKey"] = PROD_KEY
-    user = _pick(digest, 1, (None, *USERS))
-    if user is not None and _replaceable(action, params, "userId", as_text):
-        params["userId"] = user
-    device = _pick(digest, 2, (None, None, *DEVICES))
-    if device is not None and _replaceable(action, params, "deviceId", as_text):
-        params["deviceId"] = device
-    message = _pick(digest, 3, (None, *MESSAGE_IDS))
-    if message is not None and _replaceable(action, params, "messageId", as_text):
-        params["messageId"] = str(message) if as_text else message
-    if isinstance(params.get("data"), list):
-        params["data"] = [_steer_item(item, digest, index) for index, item in enumerate(params["data"])]
-    return params
-
-
-def _steer_item(item: Any, digest: int, index: int) -> Any:
-    if not isinstance(item, dict) or not isinstance(item.get("action"), str) or not item["action"]:
-        return item
-    action = _pick(digest, 4 + index % 4, (None, "start", "track", "sendMessage", "setUserAttributes", "getVars"))
-    return item if action is None else {**item, "action": action}
-
-
 def _digest(case: Any) -> int:
     """A stable digest of the generated request (no object addresses, so the same across runs)."""
     body = case.body if isinstance(case.body, (dict, list, str, bytes, int, float, type(None))) else "<unset>"
@@ -405,83 +362,125 @@ def _digest(case: Any) -> int:
     return zlib.crc32(text.encode())
 
 
-def _steer(context: Any, case: Any) -> Any:
-    """map_case hook: the path key without its query string, and real credentials and records."""
-    case.path = case.operation.path.split("?", 1)[0]
-    schema = _params_schema(case)
-    if schema is None:
+class Steering:
+    """The `map_case` hook for one target: its credentials and world in full mode; in safe mode
+    only what the safety policy lets through (own ids, development mode, absent ids to send to)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.world = target.world.leanplum
+        self.credentials = target.credentials
+        self.safe = target.safe
+
+    def _credentials(self, action: str, digest: int) -> str:
+        if self.safe:
+            return "production" if action == "sendMessage" else "development"
+        return _pick(digest, 0, ("generated", "production", "production", "production", "development", "foreign key"))
+
+    def _own(self, action: str, kind: str) -> str:
+        ids = self.target.ids
+        if action == "sendMessage":
+            return ids.absent()
+        return ids.user() if kind == "userId" else ids.device()
+
+    def _steer_params(self, action: str, params: dict[str, Any], digest: int, as_text: bool) -> dict[str, Any]:
+        params = dict(params)
+        credentials = self._credentials(action, digest)
+        if (
+            credentials != "generated"
+            and _replaceable(action, params, "appId", as_text)
+            and _replaceable(action, params, "clientKey", as_text)
+        ):
+            params["appId"] = self.credentials.leanplum_app_id
+            if credentials == "foreign key":  # the app's id with the generated key: "Invalid access key"
+                pass
+            elif credentials == "development" and (
+                "devMode" not in params or _replaceable(action, params, "devMode", as_text)
+            ):
+                params["clientKey"] = self.credentials.leanplum_development_key
+                params["devMode"] = "true" if as_text else True
+            else:
+                params["clientKey"] = self.credentials.leanplum_production_key
+        for kind, options in (("userId", self.world.users), ("deviceId", self._world_devices())):
+            if not _replaceable(action, params, kind, as_text):
+                continue
+            if self.safe:
+                params[kind] = self._own(action, kind)
+            else:
+                choice = _pick(digest, 1 if kind == "userId" else 2, (None, *options)) if options else None
+                if choice is not None:
+                    params[kind] = choice
+        messages = (*self.world.push_messages, *self.world.targeted_messages)
+        message = _pick(digest, 3, (None, *messages)) if messages else None
+        if message is not None and _replaceable(action, params, "messageId", as_text):
+            params["messageId"] = str(message) if as_text else message
+        if self.safe:  # no push token in safe mode (see pushfake.contract.safety)
+            for name in PUSH_TOKEN_PARAMETERS:
+                params.pop(name, None)
+        if isinstance(params.get("data"), list):
+            params["data"] = [self._steer_item(item, digest, index) for index, item in enumerate(params["data"])]
+        return params
+
+    def _world_devices(self) -> tuple[str, ...]:
+        return tuple(d for devices in self.world.devices.values() for d in devices)
+
+    def _steer_item(self, item: Any, digest: int, index: int) -> Any:
+        if not isinstance(item, dict) or not isinstance(item.get("action"), str) or not item["action"]:
+            return item
+        action = _pick(digest, 4 + index % 4, (None, "start", "track", "sendMessage", "setUserAttributes", "getVars"))
+        item = item if action is None else {**item, "action": action}
+        if self.safe:  # a batch item's ids are the suite's own too, absent ones for sendMessage; no tokens
+            item = {k: v for k, v in item.items() if k not in PUSH_TOKEN_PARAMETERS}
+            item = {**item, **{k: self._own(str(item["action"]), k) for k in ("userId", "deviceId") if k in item}}
+        return item
+
+    def steer(self, context: Any, case: Any) -> Any:
+        """map_case hook: the path key without its query string, and the target's credentials and records."""
+        case.path = case.operation.path.split("?", 1)[0]
+        schema = _params_schema(case)
+        if schema is None:
+            return case
+        validator = _validator(schema)
+        action = _action_of(case)
+        digest = _digest(case)
+        if case.method.upper() == "GET":
+            before = {k: v for k, v in case.query.items() if k != "action"}
+            after = self._steer_params(action, before, digest, as_text=True)
+            if validator.is_valid(before) == validator.is_valid(after):
+                case.query = {**case.query, **after}
+        elif isinstance(case.body, dict):
+            after = self._steer_params(action, case.body, digest, as_text=case.media_type in TEXT_MEDIA_TYPES)
+            if validator.is_valid(case.body) == validator.is_valid(after):
+                case.body = after
+        # The edit keeps the mode the case was generated in (checked just above). Schemathesis would
+        # otherwise re-validate the edited containers and, for a GET, get it wrong: it checks the query
+        # against the declared parameters one by one without spreading the form-exploded `params`
+        # object, so every edited GET case would be relabelled negative and escape the positive checks.
+        # `_record_starting_state` is what Schemathesis itself calls after writing auth and overrides
+        # into a generated case.
+        case._record_starting_state()
         return case
-    validator = _validator(schema)
-    action = _action_of(case)
-    digest = _digest(case)
-    if case.method.upper() == "GET":
-        before = {k: v for k, v in case.query.items() if k != "action"}
-        after = _steer_params(action, before, digest, as_text=True)
-        if validator.is_valid(before) == validator.is_valid(after):
-            case.query = {**case.query, **after}
-    elif isinstance(case.body, dict):
-        after = _steer_params(action, case.body, digest, as_text=case.media_type in TEXT_MEDIA_TYPES)
-        if validator.is_valid(case.body) == validator.is_valid(after):
-            case.body = after
-    # The edit keeps the mode the case was generated in (checked just above). Schemathesis would
-    # otherwise re-validate the edited containers and, for a GET, get it wrong: it checks the query
-    # against the declared parameters one by one without spreading the form-exploded `params`
-    # object, so every edited GET case would be relabelled negative and escape the positive checks.
-    # `_record_starting_state` is what Schemathesis itself calls after writing auth and overrides
-    # into a generated case.
-    case._record_starting_state()
-    return case
 
-
-# --- the tests -------------------------------------------------------------------------------------
-
-clock = ManualClock()
-fake = Fake(seed=1, clock=clock)
-app = create_app(fake)
-
-
-def _schema(mode: str) -> Any:
-    config = schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "generation": {"mode": mode, "deterministic": True},
-            # Schemathesis lifts string constants from the app's code into string slots it deems
-            # valid. It cannot honour a custom `format`, so for this spec most of them land in
-            # JSON-text slots (`data`, `values`, ...) as non-JSON text: two `data` values in three
-            # in a positive multi run. That crowds out the requests that reach the fake's semantics,
-            # so this source is off; the formats' own strategies produce JSON text.
-            "analysis": {"constants": {"enabled": False}},
-            # Reproductions must show the real key; these are fixture credentials, not secrets.
-            "output": {"sanitization": {"enabled": False}},
+    def checks(self) -> dict[str, list[Any]]:
+        return {
+            "excluded": [positive_data_acceptance, negative_data_rejection],
+            "additional": [positive_data_acceptance_beyond_json_schema, negative_data_rejection_on_the_wire],
         }
-    )
-    schema = schemathesis.openapi.from_path(SPEC_PATH, config=config)
-    schema.app = app
-    schema.hook("map_case")(_steer)
-    return schema
 
+    def after_call(self, case: Any, response: Any) -> None:
+        pass
 
-positive = _schema("positive")
-negative = _schema("negative")
+    def get(self, case: Any, context: Any) -> None:  # no login on this API
+        return None
 
-DETERMINISTIC = deterministic(MAX_EXAMPLES)
+    def before_call(self, case: Any) -> None:
+        """On a fake, 2 s pass before each call: the development-mode limit is one request per
+        second per user, and the run should not depend on how fast the machine is."""
+        self.target.advance(2.0)
 
-
-def _call_and_validate(case: Any) -> None:
-    clock.advance(2.0)
-    case.call_and_validate(
-        excluded_checks=[positive_data_acceptance, negative_data_rejection],
-        additional_checks=[positive_data_acceptance_beyond_json_schema, negative_data_rejection_on_the_wire],
-    )
-
-
-@positive.parametrize()
-@DETERMINISTIC
-def test_positive_data(case: Any) -> None:
-    _call_and_validate(case)
-
-
-@negative.parametrize()
-@DETERMINISTIC
-def test_negative_data(case: Any) -> None:
-    _call_and_validate(case)
+# Schemathesis lifts string constants from the app's code into string slots it deems valid. It
+# cannot honour a custom `format`, so for this spec most of them land in JSON-text slots (`data`,
+# `values`, ...) as non-JSON text: two `data` values in three in a positive multi run. That crowds
+# out the requests that reach the fake's semantics, so this source is off; the formats' own
+# strategies produce JSON text.
+CONFIG: dict[str, Any] = {"analysis": {"constants": {"enabled": False}}}

@@ -67,13 +67,13 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def _answer(self, request: httpx.Request, body: bytes) -> httpx.Response:
         try:
-            status, headers, content = await _exchange(self._app, _scope(request), body)
+            status, headers, content = await exchange(self._app, scope_of(request), body)
         except DroppedConnection as dropped:
             raise _as_httpx_error(dropped, request) from None
         return httpx.Response(status, headers=headers, content=content, request=request)
 
 
-def _scope(request: httpx.Request) -> dict[str, Any]:
+def scope_of(request: httpx.Request) -> dict[str, Any]:
     url = request.url
     return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
@@ -83,7 +83,7 @@ def _scope(request: httpx.Request) -> dict[str, Any]:
     }
 
 
-async def _exchange(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], bytes]:
+async def exchange(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], bytes]:
     """One request through the ASGI app: (status, headers, body). An error inside the app after
     it answered (a 500, recorded in the fake's failures) is not raised again: a client of the
     real service would only see the 500."""

@@ -1,0 +1,9 @@
+"""The contract kit: one suite that holds a target to the vendor specs.
+
+The target is the in-process fake, a live `pushfake serve`, or a real Leanplum / D·engage
+deployment. The suite (run by `pushfake contract` or `pytest --pushfake-target=URL`) checks spec
+conformance with Schemathesis (`conformance`), the vendors' semantics with Hypothesis state
+machines (`machines`), and each behaviour the specs mark assumed (`assumptions`). Every request
+passes one gate (`gate`): against anything but a pushfake it runs in safe mode (`safety`), within a
+request budget and rate cap, and can list its requests without sending them (a dry run).
+"""

@@ -1,0 +1,77 @@
+"""`pushfake contract`: the contract suite run by pytest, with its options spelled for a shell.
+
+It runs the suite module of the pytest plugin in a clean pytest configuration (the caller's
+pytest.ini and conftest files do not apply), so a report means the same wherever it runs.
+Credentials come only from the environment (`pushfake.contract.settings.ENV`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+from pushfake.contract.settings import ENV
+
+EPILOG = ("credentials (environment only): " + ", ".join(ENV.values())
+          + ". Against a real deployment the suite runs in safe mode: see the README, 'Checking a real deployment'.")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    contract = commands.add_parser("contract", help="run the contract suite against a target",
+                                   description="Run the contract suite (spec conformance, semantics, assumptions) "
+                                               "against the in-process fake, a live pushfake or a real deployment.",
+                                   epilog=EPILOG)
+    contract.add_argument("--target", action="append", metavar="URL",
+                          help="URL (both vendors) or VENDOR=URL, repeatable; default: the in-process fake")
+    contract.add_argument("--vendor", action="append", choices=["leanplum", "dengage"],
+                          help="only this vendor (repeatable; default both)")
+    contract.add_argument("--examples", type=int, metavar="N", help="generated cases per operation and mode (default 50)")
+    contract.add_argument("--seed", type=int, default=0, help="seed of the generation and of the fake (default 0)")
+    mode = contract.add_mutually_exclusive_group()
+    mode.add_argument("--safe", action="store_true", help="safe mode even against a pushfake")
+    mode.add_argument("--unsafe", action="store_true",
+                      help="no safe mode against a real deployment (it may push to real phones)")
+    contract.add_argument("--dry-run", action="store_true", help="list every request the suite would make; send none")
+    contract.add_argument("--budget", type=int, metavar="N", help="never send more than N requests (real default 2000)")
+    contract.add_argument("--rate", type=float, metavar="PER_SECOND", help="requests per second at most (real default 5)")
+    contract.add_argument("--leanplum-test-message", metavar="ID", help="a Leanplum message the suite may really send")
+    contract.add_argument("--leanplum-test-device", metavar="USER_ID:DEVICE_ID",
+                          help="the one Leanplum device that message may reach")
+    contract.add_argument("--dengage-table", metavar="ID", help="the D·engage table the suite may send to")
+    contract.add_argument("--dengage-segment", metavar="ID", help="the D·engage segment the suite may send to")
+    contract.add_argument("--json", metavar="PATH", help="write the JSON report to PATH")
+    contract.add_argument("--junit", metavar="PATH", help="write the JUnit-XML report to PATH")
+    contract.add_argument("-k", metavar="EXPRESSION", help="only the checks whose names match (pytest -k)")
+    contract.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    contract.add_argument("-v", "--verbose", action="store_true", help="one line per check")
+
+
+def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
+    """The pytest command line the options stand for."""
+    argv = ["-c", ini, "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "--pyargs",
+            "pytest_pushfake.contract_suite", "--pushfake-seed", str(args.seed)]
+    for target in args.target or []:
+        argv += ["--pushfake-target", target]
+    for vendor in args.vendor or []:
+        argv += ["--pushfake-vendor", vendor]
+    pairs = {"--pushfake-examples": args.examples, "--pushfake-budget": args.budget, "--pushfake-rate": args.rate,
+             "--pushfake-leanplum-test-message": args.leanplum_test_message,
+             "--pushfake-leanplum-test-device": args.leanplum_test_device,
+             "--pushfake-dengage-table": args.dengage_table, "--pushfake-dengage-segment": args.dengage_segment,
+             "--pushfake-report": args.json, "--junitxml": args.junit, "-k": args.k}
+    argv += [item for flag, value in pairs.items() if value is not None for item in (flag, str(value))]
+    flags = {"--pushfake-safe": args.safe, "--pushfake-unsafe": args.unsafe, "--pushfake-dry-run": args.dry_run,
+             "-x": args.exitfirst, "-v": args.verbose}
+    argv += [flag for flag, on in flags.items() if on]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    import pytest
+
+    with tempfile.TemporaryDirectory(prefix="pushfake-contract-") as folder:
+        ini = os.path.join(folder, "pytest.ini")
+        with open(ini, "w", encoding="utf-8") as fh:  # a config of its own: no user addopts or conftests
+            fh.write("[pytest]\njunit_family = xunit1\n")
+        return int(pytest.main(pytest_args(args, ini)))

@@ -1,0 +1,32 @@
+"""The vendor specs as the contract kit reads them (the documents shipped in the package)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pushfake.core.spec import ApiSpec, FidelityMark
+
+DOCUMENTS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
+
+
+def api_spec(vendor: str) -> ApiSpec:
+    return ApiSpec.from_resource(DOCUMENTS[vendor])
+
+
+def document(vendor: str) -> dict[str, Any]:
+    return api_spec(vendor).document
+
+
+@functools.cache
+def leanplum_actions() -> frozenset[str]:
+    """Every action the Leanplum spec declares: its operations and the batch item actions."""
+    doc = document("leanplum")
+    paths = {p["x-pushfake-action"] for p in doc["paths"].values() if "x-pushfake-action" in p}
+    items = set(doc["components"]["schemas"]["MultiItem"]["x-pushfake-item-actions"])
+    return frozenset(paths | items)
+
+
+def assumed(vendor: str) -> list[FidelityMark]:
+    """Every behaviour of `vendor`'s spec marked `x-pushfake-fidelity: assumed`, in document order."""
+    return [mark for mark in api_spec(vendor).fidelity_marks() if mark.fidelity == "assumed"]
