@@ -30,6 +30,8 @@ One run measures, and writes to bench/results/bench.json:
    `sendMessage` through the respx route against the plugin's transport and the bare ASGI app,
    and 1,000 tests of `start` + `sendMessage` + `assert_pushed` with `pushfake` and with
    `pushfake_server` against the same tests doing nothing.
+9. The contract suite (`contract.py`): `pushfake contract --examples 200` against the in-process
+   fake in a subprocess: wall time, generated cases and cases/s, time by kind of check.
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
 run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` and `control`
@@ -50,6 +52,7 @@ from dataclasses import asdict
 from importlib import metadata
 from typing import Any
 
+import contract
 import control_workloads as control
 import dengage_workloads as dengage
 import gateway_workloads as gateway
@@ -80,7 +83,8 @@ CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh inte
         workload, int(journal), int(rules), int(fill), int(measure)),
 }
 # The parts of a run, in order; `--only` picks some.
-SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control", "plugin")
+SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control", "plugin",
+            "contract")
 WRK_SECTIONS = {"http", "control"}
 
 
@@ -136,6 +140,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         checks += control.targets(results["control"])
     if "plugin" in results:
         checks += plugin.targets(results["plugin"])
+    if "contract" in results:
+        checks += contract.targets(results["contract"])
     compare = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "==": lambda v, lim: v == lim}
     return [{"name": n, "value": v, "op": op, "limit": lim, "pass": compare[op](v, lim)}
             for n, v, op, lim in checks]
@@ -161,6 +167,8 @@ def print_summary(results: dict[str, Any]) -> None:
         control.print_summary(results["control"])
     if "plugin" in results:
         plugin.print_summary(results["plugin"])
+    if "contract" in results:
+        contract.print_summary(results["contract"])
     for t in results["targets"]:
         print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
     start, end = results["load_avg_start"], results["load_avg_end"]
@@ -258,6 +266,8 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
             results["control"] = control.measure_control(settings, procs, wrk, quick)
         if "plugin" in sections:
             results["plugin"] = plugin.measure_plugin(procs, quick)
+        if "contract" in sections:
+            results["contract"] = contract.measure_contract(procs, quick)
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
@@ -273,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends, "
                              "20k gateway deliveries, 100k pending, 1 live round; control: 2 repeats, "
                              "200k journal requests; plugin: 200-test overhead suites, 400 sends per variant, "
-                             "one run of each 1,000-test suite")
+                             "one run of each 1,000-test suite; contract: 50 cases per operation, median of 3")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these parts ({', '.join(SECTIONS)}); "
                              "results go to results/bench-SECTION[-...].json")

@@ -121,6 +121,7 @@ class Contract:
     def run_machine(self, name: str) -> None:
         from pushfake.contract import machines
         from pushfake.contract.gate import BudgetExhausted, DryRun, Withheld
+        from pushfake.contract.outcome import NotCheckable
 
         examples = max(5, self.target.settings.examples // 5)
         try:
@@ -128,6 +129,9 @@ class Contract:
         except (DryRun, BudgetExhausted) as exc:
             self.machines[name] = "not run"
             pytest.skip(f"not run: {exc}")
+        except NotCheckable as exc:
+            self.machines[name] = "not checkable safely"
+            pytest.skip(f"not checkable safely: {exc}")
         except Withheld as exc:  # a machine must not ask for what safe mode refuses: a bug in the suite
             self.machines[name] = "failed"
             pytest.fail(f"the {name} machine sent a request safe mode refused: {exc}", pytrace=False)
@@ -146,7 +150,7 @@ class Contract:
 
     def scrub(self, text: str) -> str:
         """Every secret read from the environment, replaced by its variable's name."""
-        for variable, value in self.target.gate.secrets.items():
+        for variable, value in sorted(self.target.gate.secrets.items(), key=lambda item: -len(item[1])):
             if value:
                 text = text.replace(value, f"${{{variable}}}")
         return text
@@ -173,7 +177,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = yield
     contract = item.config.stash.get(_CONTRACT, None)
     if contract is not None and contract.target.gate.secrets:
-        if report.longrepr is not None:
+        if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason)
+            path, line, reason = report.longrepr
+            report.longrepr = (path, line, contract.scrub(reason))
+        elif report.longrepr is not None:
             report.longrepr = contract.scrub(str(report.longrepr))
         report.sections = [(name, contract.scrub(text)) for name, text in report.sections]
         report.user_properties = [(k, contract.scrub(str(v))) for k, v in report.user_properties]

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pytest_pushfake.contract import Contract
 
+OUTCOMES = ("passed", "failed", "skipped", "error")
 KINDS = {"test_conformance": "conformance", "test_semantics": "semantics", "test_assumption": "assumption"}
 
 
@@ -19,6 +20,8 @@ def _results(stats: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """One entry per contract test: its kind, name, outcome and failure text."""
     found: dict[str, dict[str, Any]] = {}
     for outcome, reports in stats.items():
+        if outcome not in OUTCOMES:  # "" (set-up and tear-down that passed), "warnings", ...
+            continue
         for report in reports:
             nodeid = getattr(report, "nodeid", "")
             function, _, param = nodeid.rpartition("::")[2].partition("[")
@@ -95,9 +98,20 @@ def document(contract: Contract, stats: dict[str, list[Any]]) -> dict[str, Any]:
     }
 
 
+def _scrubbed(contract: Contract, node: Any) -> Any:
+    """Every string of the document scrubbed before it is encoded (an encoded secret could hide)."""
+    if isinstance(node, str):
+        return contract.scrub(node)
+    if isinstance(node, dict):
+        return {contract.scrub(str(key)): _scrubbed(contract, value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_scrubbed(contract, value) for value in node]
+    return node
+
+
 def write_json(contract: Contract, stats: dict[str, list[Any]], path: Path) -> None:
-    text = json.dumps(document(contract, stats), indent=2, default=str)
-    path.write_text(contract.scrub(text) + "\n", encoding="utf-8")
+    text = json.dumps(_scrubbed(contract, document(contract, stats)), indent=2, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def summary_lines(contract: Contract, stats: dict[str, list[Any]]) -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 
-from pushfake.contract.settings import ENV
+from pushfake.contract.settings import ENV, VENDORS, ContractSettings, SettingsError, parse_targets, parse_test_device
 
 EPILOG = ("credentials (environment only): " + ", ".join(ENV.values())
           + ". Against a real deployment the suite runs in safe mode: see the README, 'Checking a real deployment'.")
@@ -69,6 +70,15 @@ def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import pytest
+
+    try:  # usage errors as one line, before pytest starts
+        ContractSettings(targets=parse_targets(args.target or []), vendors=tuple(args.vendor or VENDORS),
+                         examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,
+                         leanplum_test_message=args.leanplum_test_message,
+                         leanplum_test_device=parse_test_device(args.leanplum_test_device))
+    except SettingsError as exc:
+        print(f"pushfake contract: {exc}", file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory(prefix="pushfake-contract-") as folder:
         ini = os.path.join(folder, "pytest.ini")

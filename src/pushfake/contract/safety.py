@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -30,12 +30,18 @@ MADE_UP_ACTION_PREFIX = "pushfakeContract"
 # Parameters that register a device's push token: never sent in safe mode, so no campaign of the
 # account can reach even the suite's own test devices.
 PUSH_TOKEN_PARAMETERS = ("iosPushToken", "gcmRegistrationId", "webPushSubscription")
+# What the policy judges: a request that gives one of these two ways (twice in the query, or in
+# the query and the body with different values) is refused, since a deployment may read either.
+READABLE = ("", "application/json", "text/plain", "text/json", wire.FORM, wire.MULTIPART)
+JUDGED = ("action", "userId", "deviceId", "devMode", "messageId", "data", *PUSH_TOKEN_PARAMETERS)
 
 
 @dataclass
 class TestIds:
     """Ids the suite makes for itself: all start with `<prefix>-<run>-`. `absent` ones are never
     given to `start`, so a `sendMessage` to them can only take the skip path."""
+
+    __test__ = False  # not a pytest test class, whatever its name
 
     prefix: str
     run: str
@@ -88,8 +94,18 @@ class SafetyPolicy:
         query = wire.query(request)
         try:
             decoded = wire.body(request)
-        except wire.Unreadable:
-            decoded = None  # the service cannot read it either; the query alone can act
+        except wire.Unreadable as exc:
+            if wire.media_type(request) in READABLE:  # a lenient deployment might read it anyway
+                return f"a body safe mode cannot read ({str(exc)[:80]})"
+            decoded = None  # a media type the vendor does not read (415): the query alone can act
+        seen: dict[str, str] = {}
+        for key, value in parse_qsl(urlsplit(request.url or "").query, keep_blank_values=True):
+            if key in JUDGED and seen.setdefault(key, value) != value:
+                return f"{key} given twice in the query (a deployment may read either value)"
+        if isinstance(decoded, dict):
+            for key in sorted(set(query) & set(decoded) & set(JUDGED)):
+                if str(query[key]) != str(decoded[key]):
+                    return f"{key} in both the query and the body, with different values (a deployment may read either)"
         params: dict[str, Any] = {**query, **decoded} if isinstance(decoded, dict) else dict(query)
         if "action" in query:
             params["action"] = query["action"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from email.parser import BytesParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import requests
 
@@ -77,8 +77,15 @@ def curl(request: requests.PreparedRequest, secrets: dict[str, str] | None = Non
     parts.append(request.url or "")
     command = " ".join(_quote(part) for part in parts)
     for variable, value in sorted((secrets or {}).items(), key=lambda item: -len(item[1])):
-        if value and "'" not in value:  # inside '...': close, expand the variable, reopen
-            command = command.replace(value, f"'\"${{{variable}}}\"'")
+        if not value:
+            continue
+        reference = f"'\"${{{variable}}}\"'"  # inside '...': close, expand the variable, reopen
+        # The secret as it may travel: plain, JSON-escaped, percent-encoded. An encoded one comes
+        # back as the plain value when the command runs, which is better than showing it.
+        encoded = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+                   quote(value, safe=""), quote(value), quote_plus(value)}
+        for form in sorted({_quote(form)[1:-1] for form in encoded}, key=len, reverse=True):
+            command = command.replace(form, reference)
     return command
 
 

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from pushfake.contract.spec import document
 from pushfake.contract.target import Target
@@ -293,5 +294,36 @@ class Steering:
         )
         return None
 
+    # --- authentication is enforced (through the gate) ------------------------------------------------
+    def auth_is_required(self, ctx: Any, response: Any, case: Any) -> bool | None:
+        """Schemathesis's `ignored_auth`, sent through the target's gated session: a request the
+        target accepted with a token is sent again without one, and must be answered 401.
+        (The built-in check sends its probes around the session, past safe mode and the budget.)"""
+        if case.operation.path != SEND_PATH or not 200 <= response.status_code < 300:
+            return None
+        request = response.request.copy()
+        del request.headers["Authorization"]
+        again = self.target.session.send(request)
+        assert again.status_code == 401, (
+            f"The request was accepted without its token too (expected 401): {again.status_code} {again.text[:300]}")
+        return None
+
+    def prepare(self) -> None:
+        """After a reset, one accepted send (where the run may send), so that report cases can name a
+        tracking id the target knows and reach its 200 answer."""
+        self.accepted.clear()
+        settings = self.target.settings
+        audience = ({"tableId": settings.dengage_table} if settings.dengage_table else
+                    {"segmentId": settings.dengage_segment} if settings.dengage_segment else
+                    {"tableId": self.world.tables[0]} if self.world.tables and not self.target.safe else None)
+        if audience is None:
+            return
+        answer = self.api.send({"content": {"title": "pushfake contract", "message": "a conformance run's send"},
+                                **audience})
+        tracking_id = (answer.data or {}).get("trackingId") if isinstance(answer.data, dict) else None
+        if answer.status == 200 and isinstance(tracking_id, str):
+            self.accepted.append(tracking_id)
+
     def checks(self) -> dict[str, list[Any]]:
-        return {"excluded": [], "additional": [self.positive_400_breaks_a_rule_beyond_the_schema]}
+        return {"excluded": [ignored_auth],
+                "additional": [self.positive_400_breaks_a_rule_beyond_the_schema, self.auth_is_required]}

@@ -410,6 +410,12 @@ class Steering:
                 choice = _pick(digest, 1 if kind == "userId" else 2, (None, *options)) if options else None
                 if choice is not None:
                     params[kind] = choice
+        disposition = _pick(digest, 5, (None, "CreateNever", "CreateIfNeeded", "absent"))
+        if disposition is not None and _replaceable(action, params, "createDisposition", as_text):
+            if disposition == "absent":  # the default applies
+                del params["createDisposition"]
+            else:
+                params["createDisposition"] = disposition
         messages = (*self.world.push_messages, *self.world.targeted_messages)
         message = _pick(digest, 3, (None, *messages)) if messages else None
         if message is not None and _replaceable(action, params, "messageId", as_text):
@@ -469,6 +475,9 @@ class Steering:
 
     def after_call(self, case: Any, response: Any) -> None:
         pass
+
+    def prepare(self) -> None:
+        """Nothing to make before an operation runs (the world has what the cases need)."""
 
     def get(self, case: Any, context: Any) -> None:  # no login on this API
         return None

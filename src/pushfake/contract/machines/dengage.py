@@ -20,6 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
+from pushfake.contract.outcome import NotCheckable
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Answer, Dengage
 
@@ -347,4 +348,12 @@ def _factory(base: type[_DengageMachine]) -> Callable[[Target], type[RuleBasedSt
     return factory
 
 
-MACHINES = {"dengage-tokens": _factory(_Tokens), "dengage-sends": _factory(_Sends)}
+def _sends(target: Target) -> type[RuleBasedStateMachine]:
+    settings = target.settings
+    if target.safe and not (settings.dengage_table or settings.dengage_segment):
+        raise NotCheckable("safe mode: a send needs the table or segment named for the run "
+                           "(dengage_table / dengage_segment)")
+    return _factory(_Sends)(target)
+
+
+MACHINES = {"dengage-tokens": _factory(_Tokens), "dengage-sends": _sends}
