@@ -60,8 +60,7 @@ def configure(config: pytest.Config) -> None:
 
     spec = importlib.util.find_spec(SUITE)
     suite = str(Path(spec.origin)) if spec is not None and spec.origin else SUITE
-    if config.args_source == pytest.Config.ArgsSource.ARGS and config.invocation_params.args and any(
-            not str(a).startswith("-") for a in config.invocation_params.args):
+    if config.args_source == pytest.Config.ArgsSource.ARGS:  # paths were given: the suite runs with them
         if suite not in config.args:
             config.args.append(suite)
     else:
