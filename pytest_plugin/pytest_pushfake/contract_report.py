@@ -126,7 +126,7 @@ def summary_lines(contract: Contract, stats: dict[str, list[Any]]) -> list[str]:
     tally = Counter(row["outcome"] for row in doc["assumptions"])
     lines.append("  assumptions: " + ", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
     for row in doc["assumptions"]:
-        if row["outcome"] != "held":
+        if row["outcome"] != "held" and row["detail"]:  # a check deselected by -k has no detail
             lines.append(f"    {row['outcome']:<22} {row['check']}: {row['detail'][:150]}")
     if doc["dryRun"]:
         lines.append(f"  dry run: {len(doc['log'])} requests listed, none sent:")

@@ -83,5 +83,6 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="pushfake-contract-") as folder:
         ini = os.path.join(folder, "pytest.ini")
         with open(ini, "w", encoding="utf-8") as fh:  # a config of its own: no user addopts or conftests
-            fh.write("[pytest]\njunit_family = xunit1\n")
+            # pushfake itself is imported already (this command), so pytest cannot rewrite its imports
+            fh.write("[pytest]\njunit_family = xunit1\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
         return int(pytest.main(pytest_args(args, ini)))
