@@ -55,9 +55,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from email.parser import BytesParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 import schemathesis
@@ -68,6 +66,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
+from pushfake.contract import wire
 from pushfake.contract.safety import PUSH_TOKEN_PARAMETERS
 from pushfake.contract.spec import document
 from pushfake.contract.target import Target
@@ -239,33 +238,16 @@ def _sent_params(case: Any, response: Any) -> tuple[dict[str, str], dict[str, An
     as pushfake reads them (`pushfake.core.decoding`); the spec itself does not say.
     """
     request = response.request
-    query_pairs = parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
+    query = wire.query(request)
     if case.method.upper() == "GET":
-        pairs = query_pairs
-    elif case.media_type == "application/x-www-form-urlencoded":
-        body = request.body.encode() if isinstance(request.body, str) else request.body or b""
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError:
-            return None
-    elif case.media_type == "multipart/form-data":
-        header = f"Content-Type: {request.headers.get('Content-Type', '')}\r\n\r\n".encode()
-        message = BytesParser().parsebytes(header + (request.body or b""))
-        if not message.is_multipart():
-            return None
-        pairs = []
-        for part in message.get_payload():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            try:
-                pairs.append((name, payload.decode("utf-8")))
-            except UnicodeDecodeError:
-                return None
-    else:
+        return query, {k: v for k, v in query.items() if k != "action"}
+    if case.media_type not in TEXT_MEDIA_TYPES:
         return None
-    query = dict(query_pairs)
-    params = {k: v for k, v in pairs if not (case.method.upper() == "GET" and k == "action")}
-    return query, params
+    try:
+        fields = wire.body(request)
+    except wire.Unreadable:
+        return None
+    return (query, fields) if isinstance(fields, dict) else None
 
 
 # --- the narrowed checks -----------------------------------------------------------------------------
