@@ -1,14 +1,18 @@
 """The contract suite (`pushfake contract`): how long the whole suite takes against the in-process fake.
 
-`pushfake contract --examples N --json PATH --junit PATH` runs in a subprocess from a fresh temp dir
+`pushfake contract --examples N --json PATH --junit PATH` runs in a subprocess from a fresh temp dir,
+once in one process (the baseline) and once with `--jobs auto` (one pytest-xdist worker per CPU,
+each with a fake of its own), in the same bench run;
 (the command runs pytest with its own ini, so no project config applies), with no `PUSHFAKE_*` or
 `PYTEST_*` variables: both vendors, seed 0, the in-process fake, full mode. Wall time is spawn to
 exit; the JSON report gives the generated cases (the sum of `operations[].cases`, every operation
 in both generation modes) and the requests sent (generated cases, state machines and assumption
 checks together); the JUnit report gives the time of each test, summed by kind (conformance,
 semantics = the state machines, assumptions). What the kinds leave of the wall time is the
-interpreter and pytest starting, collection and the reports. Full: 200 cases per operation, one
-run; quick: 50, median of three. The generation follows the seed, so every run sends the same cases.
+interpreter and pytest starting, collection and the reports (with workers, the kinds' times add
+up across workers and can exceed the wall). Full: 200 cases per operation, one run of each; quick:
+50, median of three of each. The generation follows the seed: every run generates as many cases per
+operation, with one process or several.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Any
 
 from common import Processes, progress, pushfake_command
 
-MAX_FULL_SUITE_S = 60.0  # the whole suite, 200 cases per operation, wall time
+MAX_FULL_SUITE_S = 60.0  # the whole suite, 200 cases per operation, wall time (with --jobs auto)
+JOBS = "auto"  # one worker per CPU
 FULL_EXAMPLES = 200
 RUN_TIMEOUT_S = 900.0
 KINDS = {"test_conformance": "conformance", "test_semantics": "semantics", "test_assumption": "assumptions"}
@@ -59,13 +64,13 @@ def _junit_times(path: Path) -> dict[str, Any]:
     return {"by_kind_s": by_kind, "slowest": slowest, "tests": len(tests)}
 
 
-def run_suite(procs: Processes, examples: int) -> dict[str, Any]:
+def run_suite(procs: Processes, examples: int, jobs: str = "1") -> dict[str, Any]:
     """One `pushfake contract` run in a subprocess: wall time, what its reports say."""
     with tempfile.TemporaryDirectory(prefix="pushfake-bench-contract-") as folder:
         root = Path(folder)
         report, junit = root / "report.json", root / "junit.xml"
         argv = [pushfake_command(), "contract", "--examples", str(examples), "--json", str(report),
-                "--junit", str(junit)]
+                "--junit", str(junit), "--jobs", jobs]
         started = time.perf_counter()
         proc = procs.spawn(argv, cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
@@ -92,23 +97,36 @@ def run_suite(procs: Processes, examples: int) -> dict[str, Any]:
     }
 
 
-def measure_contract(procs: Processes, quick: bool) -> dict[str, Any]:
-    cfg = QUICK if quick else FULL
+def _measure(procs: Processes, cfg: ContractSettings, jobs: str) -> dict[str, Any]:
     runs = []
     for index in range(cfg.runs):
-        progress(f"contract: pushfake contract --examples {cfg.examples}, run {index + 1}/{cfg.runs} ...")
-        runs.append(run_suite(procs, cfg.examples))
+        progress(f"contract: pushfake contract --examples {cfg.examples} --jobs {jobs}, run {index + 1}/{cfg.runs} ...")
+        runs.append(run_suite(procs, cfg.examples, jobs))
     wall = statistics.median(r["wall_s"] for r in runs)
     middle = min(runs, key=lambda r: abs(r["wall_s"] - wall))  # the run whose split is reported
     cases, requests = middle["cases"], middle["requests_sent"]
     return {
-        "command": f"pushfake contract --examples {cfg.examples} --json PATH --junit PATH",
-        "examples_per_operation": cfg.examples, "runs": cfg.runs, "wall_s_median": wall,
-        "wall_s_all": [r["wall_s"] for r in runs], "cases": cases, "requests_sent": requests,
-        "cases_per_s": cases / wall, "requests_per_s": requests / wall,
+        "command": f"pushfake contract --examples {cfg.examples} --jobs {jobs} --json PATH --junit PATH",
+        "jobs": jobs, "wall_s_median": wall, "wall_s_all": [r["wall_s"] for r in runs], "cases": cases,
+        "requests_sent": requests, "cases_per_s": cases / wall, "requests_per_s": requests / wall,
         "conformance_cases_per_s": cases / middle["by_kind_s"]["conformance"],
-        "same_cases_every_run": len({r["cases"] for r in runs}) == 1,
-        "load_avg_after": os.getloadavg(), "run": middle,
+        "same_cases_every_run": len({r["cases"] for r in runs}) == 1, "run": middle,
+    }
+
+
+def measure_contract(procs: Processes, quick: bool) -> dict[str, Any]:
+    """The suite in one process (the baseline), then in one worker per CPU, in the same run."""
+    cfg = QUICK if quick else FULL
+    load_before = os.getloadavg()
+    serial = _measure(procs, cfg, "1")
+    parallel = _measure(procs, cfg, JOBS)
+    return {
+        "examples_per_operation": cfg.examples, "runs": cfg.runs, "cpus": os.cpu_count(),
+        "serial": serial, "parallel": parallel,
+        "wall_s_median": parallel["wall_s_median"],  # what the target judges
+        "parallel_to_serial_wall": parallel["wall_s_median"] / serial["wall_s_median"],
+        "same_cases_per_operation": serial["run"]["cases_by_operation"] == parallel["run"]["cases_by_operation"],
+        "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
     }
 
 
@@ -116,21 +134,22 @@ def targets(contract: dict[str, Any]) -> list[tuple[str, float, str, float]]:
     """The wall-time target holds for the full size only (a quick run's smaller suite says nothing of it)."""
     if contract["examples_per_operation"] != FULL_EXAMPLES:
         return []
-    return [(f"contract suite, {FULL_EXAMPLES} cases per operation, wall (s)", contract["wall_s_median"], "<=",
-             MAX_FULL_SUITE_S)]
+    return [(f"contract suite, {FULL_EXAMPLES} cases per operation, --jobs {JOBS}, wall (s)", contract["wall_s_median"],
+             "<=", MAX_FULL_SUITE_S)]
 
 
 def print_summary(contract: dict[str, Any]) -> None:
-    run = contract["run"]
-    print(f"contract suite ({contract['command']}, in-process fake, median of {contract['runs']}): "
-          f"{contract['wall_s_median']:.1f} s wall; {contract['cases']:,} generated cases in "
-          f"{run['operation_runs']} operation runs ({contract['cases_per_s']:.0f}/s of wall, "
-          f"{contract['conformance_cases_per_s']:.0f}/s of conformance time); {contract['requests_sent']:,} requests "
-          f"({contract['requests_per_s']:.0f}/s)")
-    kinds = ", ".join(f"{kind} {s:.1f} s" for kind, s in run["by_kind_s"].items())
-    print(f"  time by kind: {kinds}; outside the tests (start-up, collection, reports) {run['outside_tests_s']:.1f} s")
-    print(f"  {run['tests']} tests, {run['failures']} failures; assumptions {run['assumptions']}; "
-          f"machines {run['semantics']}")
-    print("  slowest: " + ", ".join(f"{t['test']} {t['s']:.1f} s" for t in run["slowest"][:4]))
-    if not contract["same_cases_every_run"]:
-        print("  NOTE: the runs generated different numbers of cases (the generation should follow the seed)")
+    print(f"contract suite (in-process fake, {contract['examples_per_operation']} cases per operation, "
+          f"median of {contract['runs']}; {contract['cpus']} CPUs; load {contract['load_avg_before'][0]:.2f} before):")
+    for name in ("serial", "parallel"):
+        result = contract[name]
+        run = result["run"]
+        print(f"  --jobs {result['jobs']:<4}: {result['wall_s_median']:.1f} s wall; {result['cases']:,} generated cases "
+              f"in {run['operation_runs']} operation runs ({result['cases_per_s']:.0f}/s of wall); "
+              f"{result['requests_sent']:,} requests ({result['requests_per_s']:.0f}/s); {run['tests']} tests, "
+              f"{run['failures']} failures")
+        kinds = ", ".join(f"{kind} {s:.1f} s" for kind, s in run["by_kind_s"].items())
+        print(f"    time by kind (summed over workers): {kinds}; slowest: "
+              + ", ".join(f"{t['test']} {t['s']:.1f} s" for t in run["slowest"][:3]))
+    print(f"  parallel / serial wall: {contract['parallel_to_serial_wall']:.2f}; same cases per operation: "
+          f"{contract['same_cases_per_operation']}")

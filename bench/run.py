@@ -31,7 +31,11 @@ One run measures, and writes to bench/results/bench.json:
    and 1,000 tests of `start` + `sendMessage` + `assert_pushed` with `pushfake` and with
    `pushfake_server` against the same tests doing nothing.
 9. The contract suite (`contract.py`): `pushfake contract --examples 200` against the in-process
-   fake in a subprocess: wall time, generated cases and cases/s, time by kind of check.
+   fake in a subprocess, in one process (baseline) and with `--jobs auto`: wall time, generated
+   cases and cases/s, time by kind of check.
+10. The inbox page (`inbox.py`): with 10,000 deliveries on 500 devices, in-process, median ms of
+   the first page, the devices fragment with a filter and with a text search, against
+   `GET /_pushfake/deliveries?limit=50` in the same run.
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
 run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` and `control`
@@ -56,6 +60,7 @@ import contract
 import control_workloads as control
 import dengage_workloads as dengage
 import gateway_workloads as gateway
+import inbox
 import leanplum_workloads as leanplum
 import plugin_workloads as plugin
 from common import (
@@ -84,7 +89,7 @@ CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh inte
 }
 # The parts of a run, in order; `--only` picks some.
 SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control", "plugin",
-            "contract")
+            "contract", "inbox")
 WRK_SECTIONS = {"http", "control"}
 
 
@@ -142,6 +147,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         checks += plugin.targets(results["plugin"])
     if "contract" in results:
         checks += contract.targets(results["contract"])
+    if "inbox" in results:
+        checks += inbox.targets(results["inbox"])
     compare = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "==": lambda v, lim: v == lim}
     return [{"name": n, "value": v, "op": op, "limit": lim, "pass": compare[op](v, lim)}
             for n, v, op, lim in checks]
@@ -169,6 +176,8 @@ def print_summary(results: dict[str, Any]) -> None:
         plugin.print_summary(results["plugin"])
     if "contract" in results:
         contract.print_summary(results["contract"])
+    if "inbox" in results:
+        inbox.print_summary(results["inbox"])
     for t in results["targets"]:
         print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
     start, end = results["load_avg_start"], results["load_avg_end"]
@@ -268,6 +277,8 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
             results["plugin"] = plugin.measure_plugin(procs, quick)
         if "contract" in sections:
             results["contract"] = contract.measure_contract(procs, quick)
+        if "inbox" in sections:
+            results["inbox"] = inbox.measure_inbox()
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
@@ -283,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="smoke run: 2 s load runs, 1 repeat, 100k users, 10 segment sends, "
                              "20k gateway deliveries, 100k pending, 1 live round; control: 2 repeats, "
                              "200k journal requests; plugin: 200-test overhead suites, 400 sends per variant, "
-                             "one run of each 1,000-test suite; contract: 50 cases per operation, median of 3")
+                             "one run of each 1,000-test suite; contract: 50 cases per operation, median of 3 serial and 3 parallel")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these parts ({', '.join(SECTIONS)}); "
                              "results go to results/bench-SECTION[-...].json")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 SUITE = "pytest_pushfake.contract_suite"
 _CONTRACT = pytest.StashKey["Contract"]()
 _SETTINGS = pytest.StashKey["ContractSettings"]()
+_RECORDS = pytest.StashKey[list[dict[str, Any]]]()  # what pytest-xdist workers found, on the controller
+_WORKER_KEY = "pushfake_contract"  # the worker's record in its `workeroutput`
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -65,6 +67,17 @@ def configure(config: pytest.Config) -> None:
             config.args.append(suite)
     else:
         config.args[:] = [suite]
+    if _workers(config) and any(contract_settings(config).targets.values()):
+        raise pytest.UsageError("pushfake contract: parallel workers (--jobs, -n) run only against the in-process "
+                                "fake: each worker has a fake of its own, while a live server's state, a request "
+                                "budget and a rate cap would be shared")
+
+
+def _workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this (controller) run starts; 0 without xdist."""
+    if not config.pluginmanager.hasplugin("xdist") or getattr(config.option, "dist", "no") == "no":
+        return 0
+    return int(getattr(config.option, "numprocesses", 0) or 0)
 
 
 def contract_settings(config: pytest.Config) -> ContractSettings:
@@ -107,15 +120,13 @@ class Contract:
         self.operations: list[OperationRun] = []
         self.assumptions: dict[str, Outcome] = {}
         self.machines: dict[str, str] = {}
-        self._conformance: dict[tuple[str, str], Conformance] = {}
 
     def conformance(self, vendor: str, mode: str) -> Conformance:
+        """A new one for each operation: its cases then follow from the seed alone, whichever
+        operations ran before it in this process (with -k, or on a pytest-xdist worker)."""
         from pushfake.contract.conformance import Conformance
 
-        key = (vendor, mode)
-        if key not in self._conformance:
-            self._conformance[key] = Conformance(self.target, vendor, mode)
-        return self._conformance[key]
+        return Conformance(self.target, vendor, mode)
 
     def run_machine(self, name: str) -> None:
         from pushfake.contract import machines
@@ -186,16 +197,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    contract = config.stash.get(_CONTRACT, None)
-    if contract is None:
-        return
-    from pytest_pushfake.contract_report import summary_lines, write_json
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker: hand what this worker found to the controller."""
+    contract = session.config.stash.get(_CONTRACT, None)
+    output = getattr(session.config, "workeroutput", None)
+    if contract is not None and output is not None:
+        import json
 
-    for line in summary_lines(contract, terminalreporter.stats):
+        from pytest_pushfake.contract_report import record
+
+        worker = str(session.config.workerinput.get("workerid", ""))  # type: ignore[attr-defined]
+        output[_WORKER_KEY] = json.dumps({**record(contract), "worker": worker})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the pytest-xdist controller: keep each worker's findings for the report."""
+    found = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if found is not None:
+        import json
+
+        node.config.stash.setdefault(_RECORDS, []).append(json.loads(found))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from pytest_pushfake.contract_report import merge, record, summary_lines, write_json
+
+    records = config.stash.get(_RECORDS, None)
+    contract = config.stash.get(_CONTRACT, None)
+    if records:
+        found = merge(sorted(records, key=lambda r: (len(r["worker"]), r["worker"])))  # gw2 before gw10
+    elif contract is not None:
+        found = record(contract)
+    else:
+        return
+    for line in summary_lines(found, terminalreporter.stats):
         terminalreporter.write_line(line)
     path = config.getoption("pushfake_report")
     if path:
-        write_json(contract, terminalreporter.stats, Path(path))
+        write_json(found, terminalreporter.stats, Path(path))
         terminalreporter.write_line(f"pushfake contract: JSON report written to {path}")
-

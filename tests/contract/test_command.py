@@ -49,7 +49,12 @@ USAGE_ERRORS = [
      "pushfake contract: target: an http(s) URL, VENDOR=URL or 'in-process', not 'ftp://example.test'"),
     (("--leanplum-test-message", "1001"),
      "pushfake contract: a Leanplum test message and a test device go together: give both or neither"),
+    (("--jobs", "2", "--target", "http://127.0.0.1:9"),
+     "pushfake contract: --jobs runs only against the in-process fake"),
 ]  # a malformed USER:DEVICE is checked in test_safety (parse_test_device)
+
+
+IN_PROCESS_SELECTION = "conformance and leanplum and start or assumption and dengage and token or sessions"
 
 
 def environment(**variables: str) -> dict[str, str]:
@@ -140,8 +145,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         # safe mode on a live fake, secrets set: assumption checks and machines log in and use both keys
         safe_live = ("--safe", "--rate", "10000", "--examples", "1", "-k", "not conformance", *report)
         plans = {
-            "in-process": (contract("--examples", "5", "-k", "conformance and leanplum and start", *report,
+            "in-process": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report,
                                     "--junit", "report.xml"), environment()),
+            "parallel": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
+                                  "--jobs", "2"), environment()),
             "dry-run": (contract("--dry-run", "--target", listener.url, "--examples", "1", "-k",
                                  "not conformance or start or sendInstant", *report), environment(**DUMMY_SECRETS)),
             "secrets": (contract("--target", live[0].url, *safe_live), environment(**FAKE_SECRETS)),
@@ -150,6 +157,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "pytest": ([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--pushfake-target={live[2].url}",
                         "--pushfake-examples", "2", "-k", "assumption and leanplum", "--pushfake-report", "report.json",
                         "-q"], environment()),
+            "pytest-parallel-live": ([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+                                      f"--pushfake-target={live[2].url}"], environment()),
             **{f"usage-{i}": (contract(*options), environment()) for i, (options, _) in enumerate(USAGE_ERRORS)},
         }
         for name, (argv, env) in plans.items():
@@ -168,6 +177,7 @@ def test_a_run_on_the_in_process_fake_writes_matching_json_and_junit_reports(run
     assert report["examplesPerOperation"] == 5
     operations = {f"{o['vendor']}:{o['mode']}:{o['operation']}": o for o in report["operations"]}
     assert operations and {o["vendor"] for o in operations.values()} == {"leanplum"}
+    assert len(operations) == 4  # start, as GET and POST, positive and negative
     assert {o["mode"] for o in operations.values()} == {"positive", "negative"}
     assert all(o["cases"] > 0 and o["sent"] > 0 and o["withheld"] == 0 for o in operations.values()), operations
     assert report["requests"]["sent"] == report["requests"]["answered"] == len(report["log"])
@@ -177,13 +187,29 @@ def test_a_run_on_the_in_process_fake_writes_matching_json_and_junit_reports(run
     assert suite is not None
     assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
     cases = {case.get("name", "").removeprefix("test_conformance[").removesuffix("]"): case
-             for case in suite.iter("testcase")}
+             for case in suite.iter("testcase") if case.get("name", "").startswith("test_conformance[")}
     assert set(cases) == set(operations)
     for name, case in cases.items():
         properties = {p.get("name"): p.get("value") for p in case.iter("property")}
         assert properties["cases"] == str(operations[name]["cases"]), name
         assert properties["sent"] == str(operations[name]["sent"]), name
         assert properties["withheld"] == "0" and properties["not_run"] == "0"
+
+
+def test_parallel_workers_report_what_one_process_reports(runs: dict[str, Any]) -> None:
+    serial, parallel = runs["in-process"].json(), runs["parallel"].json()
+    assert runs["parallel"].returncode == 0, runs["parallel"].output[-3000:]
+    assert "[gw1]" in runs["parallel"].output or "2 workers" in runs["parallel"].output  # it did run in two
+    assert parallel["failures"] == []
+    assert parallel["operations"] == serial["operations"]  # the same cases per operation: they follow the seed
+    assert parallel["semantics"] == serial["semantics"] == {"leanplum-sessions": "passed"}
+    ran = {row["check"]: row["outcome"] for row in parallel["assumptions"] if row["outcome"] != "not run"}
+    assert ran and ran == {row["check"]: row["outcome"] for row in serial["assumptions"] if row["outcome"] != "not run"}
+    assert parallel["requests"]["sent"] == len(parallel["log"]) > 0
+    assert [entry["seq"] for entry in parallel["log"]] == list(range(1, len(parallel["log"]) + 1))
+    assert sum(a["count"] for a in parallel["answers"]) == parallel["requests"]["answered"]
+    suite = ElementTree.parse(runs["parallel"].file("report.xml")).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == str(len(parallel["operations"]) + len(ran) + 1)
 
 
 def test_the_json_report_gives_each_operations_outcome(runs: dict[str, Any]) -> None:
@@ -260,12 +286,36 @@ def test_a_usage_error_stops_the_run_with_a_clear_message(runs: dict[str, Any], 
     assert " passed" not in run.output
 
 
+def test_pytest_xdist_workers_are_refused_for_a_live_target(runs: dict[str, Any]) -> None:
+    run = runs["pytest-parallel-live"]
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.output[-2000:]
+    assert "parallel workers (--jobs, -n) run only against the in-process fake" in run.output
+
+
 def test_a_bad_option_value_is_refused_before_pytest_runs(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser(prog="pushfake")
     command.add_parser(parser.add_subparsers(dest="command"))
     with pytest.raises(SystemExit) as exited:
         parser.parse_args(["contract", "--vendor", "onesignal"])
     assert exited.value.code == 2 and "invalid choice: 'onesignal'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "message"), [("0", "at least 1 process, not 0"),
+                                              ("many", "a number of processes or 'auto', not 'many'")])
+def test_a_bad_number_of_jobs_is_refused(value: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="pushfake")
+    command.add_parser(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["contract", "--jobs", value])
+    assert message in capsys.readouterr().err
+
+
+def test_jobs_become_xdist_workers_that_take_work_as_they_free_up() -> None:
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers(dest="command"))
+    assert "-n" not in command.pytest_args(parser.parse_args(["contract"]), "/tmp/pytest.ini")
+    argv = command.pytest_args(parser.parse_args(["contract", "--jobs", "auto"]), "/tmp/pytest.ini")
+    assert argv[-6:] == ["-p", "xdist", "-n", "auto", "--dist", "worksteal"]
 
 
 def test_the_options_become_the_plugins_options() -> None:

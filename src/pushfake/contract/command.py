@@ -41,6 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                           help="the one Leanplum device that message may reach")
     contract.add_argument("--dengage-table", metavar="ID", help="the D·engage table the suite may send to")
     contract.add_argument("--dengage-segment", metavar="ID", help="the D·engage segment the suite may send to")
+    contract.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                          help="run the checks in N processes (pytest-xdist), 'auto' for one per CPU; "
+                               "in-process fake only (default 1)")
     contract.add_argument("--json", metavar="PATH", help="write the JSON report to PATH")
     contract.add_argument("--junit", metavar="PATH", help="write the JUnit-XML report to PATH")
     contract.add_argument("-k", metavar="EXPRESSION", help="only the checks whose names match (pytest -k)")
@@ -65,7 +68,21 @@ def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
     flags = {"--pushfake-safe": args.safe, "--pushfake-unsafe": args.unsafe, "--pushfake-dry-run": args.dry_run,
              "-x": args.exitfirst, "-v": args.verbose}
     argv += [flag for flag, on in flags.items() if on]
+    if args.jobs != 1:  # each worker a fake of its own; tests handed out as workers free up
+        argv += ["-p", "xdist", "-n", str(args.jobs), "--dist", "worksteal"]
     return argv
+
+
+def _jobs(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of processes or 'auto', not {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 process, not {jobs}")
+    return jobs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
                          leanplum_test_device=parse_test_device(args.leanplum_test_device))
     except SettingsError as exc:
         print(f"pushfake contract: {exc}", file=sys.stderr)
+        return 2
+    if args.jobs != 1 and args.target and any(parse_targets(args.target).values()):
+        print("pushfake contract: --jobs runs only against the in-process fake (a live server's state, the "
+              "budget and the rate cap would be shared by the workers)", file=sys.stderr)
         return 2
 
     with tempfile.TemporaryDirectory(prefix="pushfake-contract-") as folder:
