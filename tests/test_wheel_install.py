@@ -36,6 +36,8 @@ SHIPPED_DATA = (
     "pytest_pushfake/plugin.py",  # the pytest plugin ships in the same wheel
     "pytest_pushfake/contract_suite.py",  # the contract suite `pushfake contract` runs
     "pushfake/contract/conformance/leanplum.py",
+    "pushfake/inbox/templates/page.html",  # the inbox page's templates and script
+    "pushfake/inbox/static/inbox.js",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 

@@ -21,6 +21,7 @@ from pushfake.core.clock import SystemClock
 from pushfake.dengage import routes as dengage_routes
 from pushfake.fake import Fake
 from pushfake.faults.asgi import Connections, DroppedConnection
+from pushfake.inbox import routes as inbox_routes
 from pushfake.leanplum import routes as leanplum_routes
 
 log = logging.getLogger("pushfake")
@@ -78,6 +79,7 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
         routes=[
             *leanplum_routes.routes(fake.leanplum, fake.deliveries, fake.traffic, connections),
             *dengage_routes.routes(fake.dengage, fake.deliveries, fake.clock, fake.traffic, connections),
+            *inbox_routes.routes(fake, connections),
             *control_routes.routes(fake),
         ],
         middleware=[Middleware(AdminTokenMiddleware, token=admin_token)] if admin_token else [],

@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from pushfake import __version__
 from pushfake.core.fixtures import FixtureError
@@ -91,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  control   {base}/_pushfake/  (open: loopback only)", flush=True)
     else:
         print(f"  control   {base}/_pushfake/  admin token: {admin_token}", flush=True)
+    inbox_query = f"?{urlencode({'token': admin_token})}" if admin_token is not None else ""
+    print(f"  inbox     {base}/_pushfake/inbox{inbox_query}", flush=True)
     for app in fake.leanplum.state.apps():
         print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
               f"development key={app.development_key}", flush=True)

@@ -157,6 +157,8 @@ class Fake:
             self.failures.clear()
             self.leanplum.reset()
             self.dengage.reset()
+        self.deliveries.changes.notify()  # whoever watches (an open inbox page) sees the reset
+        self.journal.changes.notify()
 
     def advance(self, seconds: float) -> None:
         """Move the clock on by `seconds`, running everything that falls due on the way

@@ -4,18 +4,29 @@ On loopback only local processes can reach the server, and the control plane is 
 given there is ignored). Bound anywhere else, every control-plane request must carry the token
 (`Authorization: Bearer <token>` or `X-Pushfake-Admin-Token`). Vendor routes never look at
 it: they keep their own authentication.
+
+A browser cannot add a header when it follows a link, so the inbox page also takes the token
+once in its URL (`/_pushfake/inbox?token=...`, what `pushfake serve` prints): the answer is a
+redirect to the same URL without it that sets an HttpOnly, SameSite=Strict cookie scoped to
+`/_pushfake`, and the cookie then stands for the token on every control-plane path (the page's
+own fetches and event stream). SameSite=Strict keeps other sites' pages from using it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
 import secrets
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PREFIX = "/_pushfake"
+INBOX = f"{PREFIX}/inbox"
+COOKIE = "pushfake_admin"
 
 
 def is_loopback(host: str) -> bool:
@@ -49,11 +60,62 @@ class AdminTokenMiddleware:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if not given and authorization[:7].lower() == "bearer ":
             given = authorization[7:].strip()
-        if given and hmac.compare_digest(given.encode(), self.token.encode()):
+        if scope["path"] == INBOX and scope["method"] in ("GET", "HEAD"):
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            if any(name == "token" and self._valid(value) for name, value in query):
+                await _redirect_with_cookie(send, query, cookie_value(self.token))
+                return
+        if self._valid(given) or self._valid_cookie(_cookie(headers.get(b"cookie", b""))):
             await self.app(scope, receive, send)
             return
+        await _refuse(send, html=scope["path"].startswith(INBOX))
+
+    def _valid(self, given: str) -> bool:
+        return bool(given) and self.token is not None and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def _valid_cookie(self, given: str) -> bool:
+        return bool(given) and self.token is not None and hmac.compare_digest(given.encode(), cookie_value(self.token).encode())
+
+
+def cookie_value(token: str) -> str:
+    """What the cookie holds: derived from the token (any token text fits in a cookie this way,
+    and the token itself is not stored in the browser)."""
+    return hmac.new(token.encode(), b"pushfake inbox cookie", hashlib.sha256).hexdigest()
+
+
+def _cookie(raw: bytes) -> str:
+    if not raw:
+        return ""
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw.decode("latin-1"))
+    except ValueError:  # http.cookies.CookieError
+        return ""
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else ""
+
+
+async def _redirect_with_cookie(send: Send, query: list[tuple[str, str]], value: str) -> None:
+    """303 to the inbox URL without the token, setting the cookie that stands for it."""
+    rest = urlencode([(k, v) for k, v in query if k != "token"])
+    cookie = f"{COOKIE}={value}; Path={PREFIX}; HttpOnly; SameSite=Strict"
+    await send({"type": "http.response.start", "status": 303, "headers": [
+        (b"location", (INBOX + (f"?{rest}" if rest else "")).encode("latin-1")),
+        (b"set-cookie", cookie.encode("latin-1")), (b"cache-control", b"no-store"),
+        (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _refuse(send: Send, *, html: bool) -> None:
+    if html:
+        body = ("<!doctype html><meta charset=utf-8><title>pushfake: admin token needed</title>"
+                "<p>The inbox needs the admin token: open the <code>inbox</code> URL "
+                "<code>pushfake serve</code> printed at start-up (it ends in <code>?token=...</code>).</p>")
+        content_type = b"text/html; charset=utf-8"
+    else:
         body = json.dumps({"error": {"status": 401, "message": "the control plane needs the admin token "
                                      "(Authorization: Bearer <token>); `pushfake serve` printed it at start-up"}})
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-        await send({"type": "http.response.body", "body": body.encode()})
+        content_type = b"application/json"
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", content_type), (b"www-authenticate", b"Bearer")]})
+    await send({"type": "http.response.body", "body": body.encode()})
