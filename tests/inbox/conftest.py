@@ -96,9 +96,10 @@ def spawn_serve(*args: str) -> Served:
     raise AssertionError(f"pushfake serve did not print its address within {START_TIMEOUT:.0f} s: {text!r}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the session (start-up costs about a second)."""
+    """One Chromium for the browser tests (start-up costs about a second). Module-scoped: the
+    sync API keeps an event loop running in this thread, which `asyncio.run` in later tests refuses."""
     executable = chromium_path()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -114,9 +115,9 @@ def _spawn_serve() -> Callable[..., Served]:
     return spawn_serve
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def serve() -> Iterator[Served]:
-    """One live `pushfake serve --seed 7` for the session; it must stop cleanly on SIGINT."""
+    """One live `pushfake serve --seed 7` for the inbox tests; it must stop cleanly on SIGINT."""
     served = spawn_serve("--seed", "7")
     try:
         yield served
@@ -125,7 +126,7 @@ def serve() -> Iterator[Served]:
     assert status == 0, f"pushfake serve exited with status {status}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(serve: Served) -> Iterator[httpx.Client]:
     """An HTTP client on the live server, for the vendors' APIs and the control plane."""
     with httpx.Client(base_url=serve.url, timeout=10.0) as client:
