@@ -31,9 +31,13 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
     }
 
 
+def iso(at: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC, to the millisecond: 2026-01-01T00:00:05.000Z."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def clock_view(now: float, frozen: bool, kind: str) -> dict[str, Any]:
-    iso = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"now": now, "iso": iso, "frozen": frozen, "kind": kind}
+    return {"now": now, "iso": iso(now), "frozen": frozen, "kind": kind}
 
 
 def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, with_limit: bool) -> dict[str, Any]:

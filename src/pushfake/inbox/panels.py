@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pushfake.control.views import iso
 from pushfake.core.clock import SystemClock
 from pushfake.core.journal import Entry, Query
 from pushfake.fake import Fake
-from pushfake.inbox.view import iso, readable
+from pushfake.inbox.view import readable
 
 DEFAULT_REQUESTS = 50
 MAX_REQUESTS = 1000

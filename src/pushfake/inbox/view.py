@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pushfake.control.views import iso
 from pushfake.core.deliveries import Delivery
 from pushfake.fake import Fake
 from pushfake.inbox.devices import KnownDevice, known_devices, language_of
@@ -80,10 +81,6 @@ class InboxPage:
     delivery_count: int
     prev_query: str | None
     next_query: str | None
-
-
-def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def readable(at: float) -> str:
