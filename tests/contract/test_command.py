@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -149,6 +150,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                                     "--junit", "report.xml"), environment()),
             "parallel": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
                                   "--jobs", "2"), environment()),
+            "in-process-again": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report), environment()),
             "dry-run": (contract("--dry-run", "--target", listener.url, "--examples", "1", "-k",
                                  "not conformance or start or sendInstant", *report), environment(**DUMMY_SECRETS)),
             "secrets": (contract("--target", live[0].url, *safe_live), environment(**FAKE_SECRETS)),
@@ -210,6 +212,23 @@ def test_parallel_workers_report_what_one_process_reports(runs: dict[str, Any]) 
     assert sum(a["count"] for a in parallel["answers"]) == parallel["requests"]["answered"]
     suite = ElementTree.parse(runs["parallel"].file("report.xml")).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == str(len(parallel["operations"]) + len(ran) + 1)
+
+
+def sent(report: dict[str, Any]) -> list[tuple[str, int]]:
+    """Each request as curl (less Schemathesis's random case id and the multipart boundary) and its status."""
+    out = []
+    for entry in report["log"]:
+        curl = re.sub(r"'X-Schemathesis-TestCaseId: \w+'", "", entry["curl"])
+        if boundary := re.search(r"boundary=(\w+)", curl):
+            curl = curl.replace(boundary.group(1), "BOUNDARY")
+        out.append((curl, entry["status"]))
+    return out
+
+
+def test_the_same_seed_sends_the_same_requests_in_one_process_or_in_workers(runs: dict[str, Any]) -> None:
+    serial = sent(runs["in-process"].json())
+    assert serial == sent(runs["in-process-again"].json())  # the same requests, in the same order
+    assert sorted(serial) == sorted(sent(runs["parallel"].json()))  # shared out between two workers
 
 
 def test_the_json_report_gives_each_operations_outcome(runs: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """`pushfake contract`: the contract suite run by pytest, with its options spelled for a shell.
 
-It runs the suite module of the pytest plugin in a clean pytest configuration (the caller's
-pytest.ini and conftest files do not apply), so a report means the same wherever it runs.
+It runs the suite module of the pytest plugin in a pytest process of its own, with a clean
+configuration (the caller's pytest.ini and conftest files do not apply) and `PYTHONHASHSEED`
+pinned to the seed, so a report means the same wherever it runs and the same seed repeats it.
 Credentials come only from the environment (`pushfake.contract.settings.ENV`).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -86,8 +88,6 @@ def _jobs(value: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pytest
-
     try:  # usage errors as one line, before pytest starts
         ContractSettings(targets=parse_targets(args.target or []), vendors=tuple(args.vendor or VENDORS),
                          examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,
@@ -104,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="pushfake-contract-") as folder:
         ini = os.path.join(folder, "pytest.ini")
         with open(ini, "w", encoding="utf-8") as fh:  # a config of its own: no user addopts or conftests
-            # pushfake itself is imported already (this command), so pytest cannot rewrite its imports
+            # pushfake may be imported before pytest rewrites asserts (a plugin loaded early)
             fh.write("[pytest]\njunit_family = xunit1\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
-        return int(pytest.main(pytest_args(args, ini)))
+        # Python salts str hashes per process, and set and dict orders inside Schemathesis follow
+        # them: pinned to the seed, the same seed sends the same requests in the same order.
+        env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED") or str(args.seed % 2**32)}
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args(args, ini)], env=env)
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it write its reports and stop
+            return child.wait()

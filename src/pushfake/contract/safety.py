@@ -57,6 +57,11 @@ class TestIds:
         with self._lock:
             return next(self._counter)
 
+    def restart(self) -> None:
+        """Number from 0 again: only where every endpoint was reset, so no id can meet an old one."""
+        with self._lock:
+            self._counter = count()
+
     def user(self) -> str:
         return f"{self.stem}user-{self._next()}"
 

@@ -81,6 +81,8 @@ class Target:
                     endpoint.control.reset(keep_config=True, seed=self.settings.seed, restart_clock=True, now=START)
                 else:
                     endpoint.control.reset(keep_config=True, seed=self.settings.seed)
+        if self.all_fake:  # every endpoint starts afresh: a check's made-up ids follow from it alone
+            self.ids.restart()
         self.epoch += 1
 
     def _first_on(self, url: str) -> str:

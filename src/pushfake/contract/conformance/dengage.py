@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import copy
 import re
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 from schemathesis.specs.openapi.checks import ignored_auth
 
+from pushfake.contract.conformance.digest import case_digest
 from pushfake.contract.spec import document
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Dengage
@@ -138,8 +138,6 @@ _FUTURE_DATES = ("2099-06-01", "2099-06-01 12:30", "2099-06-01T12:30", "2099-06-
                  "2099-06-01T12:30:45.123Z", "2099-06-01 12:30:45Z", "2099-06-01T12:30Z")
 
 
-def _digest(case: Any) -> int:
-    return zlib.crc32(repr((case.operation.label, case.query, case.body)).encode())
 
 
 # positive_data_acceptance's default expected statuses, plus 400 for sends (see the module doc).
@@ -232,7 +230,7 @@ class Steering:
 
     def steer(self, context: Any, case: Any) -> Any:
         """map_case hook: real ids of the world where a generated value is valid in its place."""
-        digest = _digest(case)
+        digest = case_digest(case)
         if case.operation.path == SEND_PATH and case.method.upper() == "POST" and isinstance(case.body, dict):
             after = self._steer_send(case.body, digest)
             if SEND_BODY.is_valid(after) == SEND_BODY.is_valid(case.body):
@@ -267,7 +265,7 @@ class Steering:
         return self._tokens[1]
 
     def set(self, case: Any, data: dict[str, str], context: Any) -> None:
-        digest = _digest(case)
+        digest = case_digest(case)
         user = _pick(digest, 6, ("run",) * 5 + ("readonly",))
         prefix = _pick(digest, 7, ("Bearer ", "Bearer ", "bearer ", ""))
         case.headers = {**(case.headers or {}), "Authorization": prefix + data.get(user, data["run"])}

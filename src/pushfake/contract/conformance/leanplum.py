@@ -53,7 +53,6 @@ runs the cases. Two runs against a fake send the same requests and report the sa
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +66,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pushfake.contract import wire
+from pushfake.contract.conformance.digest import case_digest
 from pushfake.contract.safety import PUSH_TOKEN_PARAMETERS
 from pushfake.contract.spec import document
 from pushfake.contract.target import Target
@@ -337,11 +337,6 @@ def _pick(digest: int, salt: int, options: tuple[Any, ...]) -> Any:
     return options[(digest >> (salt * 4)) % len(options)]
 
 
-def _digest(case: Any) -> int:
-    """A stable digest of the generated request (no object addresses, so the same across runs)."""
-    body = case.body if isinstance(case.body, (dict, list, str, bytes, int, float, type(None))) else "<unset>"
-    text = json.dumps([case.operation.label, case.media_type, case.query, body], default=repr, ensure_ascii=True)
-    return zlib.crc32(text.encode())
 
 
 class Steering:
@@ -430,7 +425,7 @@ class Steering:
             return case
         validator = _validator(schema)
         action = _action_of(case)
-        digest = _digest(case)
+        digest = case_digest(case)
         if case.method.upper() == "GET":
             before = {k: v for k, v in case.query.items() if k != "action"}
             after = self._steer_params(action, before, digest, as_text=True)
