@@ -84,8 +84,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
     lp, de = fake.leanplum.state, fake.dengage.state
 
     def clock() -> dict[str, Any]:
-        kind = "system" if isinstance(fake.clock, SystemClock) else "manual"
-        return clock_view(fake.clock.now(), bool(getattr(fake.clock, "frozen", True)), kind)
+        return clock_view(fake.clock)
 
     # --- server --------------------------------------------------------------------------------
     async def health(request: Request) -> Any:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pushfake.core.admin import AdminError
+from pushfake.core.clock import Clock, SystemClock
 from pushfake.core.deliveries import Delivery
 from pushfake.core.journal import Query
 
@@ -36,8 +37,11 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def clock_view(now: float, frozen: bool, kind: str) -> dict[str, Any]:
-    return {"now": now, "iso": iso(now), "frozen": frozen, "kind": kind}
+def clock_view(clock: Clock) -> dict[str, Any]:
+    """The clock as the control plane and the inbox show it: now, frozen or not, system or manual."""
+    now = clock.now()
+    kind = "system" if isinstance(clock, SystemClock) else "manual"
+    return {"now": now, "iso": iso(now), "frozen": bool(getattr(clock, "frozen", True)), "kind": kind}
 
 
 def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, with_limit: bool) -> dict[str, Any]:

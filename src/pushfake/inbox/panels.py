@@ -7,8 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.control.views import iso
-from pushfake.core.clock import SystemClock
+from pushfake.control.views import clock_view, iso
 from pushfake.core.journal import Entry, Query
 from pushfake.fake import Fake
 from pushfake.inbox.view import readable
@@ -82,7 +81,7 @@ def answer_message(entry: Entry) -> str | None:
 
 
 def state_panel(fake: Fake) -> StatePanel:
-    now = fake.clock.now()
+    clock = clock_view(fake.clock)
     faults = [RuleRow(rule.id, " then ".join(step.short for step in rule.steps), _what(rule.match.to_dict()))
               for rule in fake.faults.rules()]
     limits = []
@@ -92,9 +91,8 @@ def state_panel(fake: Fake) -> StatePanel:
         limit_id = described.pop("id")
         limits.append(RuleRow(limit_id, kind, _what(described)))
     return StatePanel(
-        clock_iso=iso(now), clock_text=readable(now),
-        clock_kind="system" if isinstance(fake.clock, SystemClock) else "manual",
-        frozen=bool(getattr(fake.clock, "frozen", True)), faults=faults, limits=limits,
+        clock_iso=clock["iso"], clock_text=readable(clock["now"]), clock_kind=clock["kind"], frozen=clock["frozen"],
+        faults=faults, limits=limits,
         gateway=json.dumps(fake.gateway.section, indent=1, sort_keys=True, default=str),
     )
 
