@@ -221,16 +221,16 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    from pytest_pushfake.contract_report import merge, record, summary_lines, write_json
-
     records = config.stash.get(_RECORDS, None)
     contract = config.stash.get(_CONTRACT, None)
+    if not records and contract is None:  # not a contract run: import nothing more
+        return
+    from pytest_pushfake.contract_report import merge, record, summary_lines, write_json
+
     if records:
         found = merge(sorted(records, key=lambda r: (len(r["worker"]), r["worker"])))  # gw2 before gw10
-    elif contract is not None:
-        found = record(contract)
     else:
-        return
+        found = record(contract)
     for line in summary_lines(found, terminalreporter.stats):
         terminalreporter.write_line(line)
     path = config.getoption("pushfake_report")

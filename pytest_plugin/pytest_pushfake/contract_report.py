@@ -73,13 +73,12 @@ def record(contract: Contract) -> dict[str, Any]:
 def merge(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One record from several workers' (each ran a share of the tests against a fake of its own):
     counts added, logs one after the other and numbered again."""
-    merged = {**records[0], "sent": sum(r["sent"] for r in records),
-              "testIds": sorted({i for r in records for i in r["testIds"]}),
-              "operations": [o for r in records for o in r["operations"]],
-              "semantics": {k: v for r in records for k, v in r["semantics"].items()},
-              "assumptions": {k: v for r in records for k, v in r["assumptions"].items()},
-              "log": [{**e, "seq": n} for n, e in enumerate((e for r in records for e in r["log"]), 1)]}
-    return merged
+    return {**records[0], "sent": sum(r["sent"] for r in records),
+            "testIds": sorted({i for r in records for i in r["testIds"]}),
+            "operations": [o for r in records for o in r["operations"]],
+            "semantics": {k: v for r in records for k, v in r["semantics"].items()},
+            "assumptions": {k: v for r in records for k, v in r["assumptions"].items()},
+            "log": [{**e, "seq": n} for n, e in enumerate((e for r in records for e in r["log"]), 1)]}
 
 
 def answers(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
