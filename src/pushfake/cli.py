@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec.add_argument("--vendor", choices=sorted(SPECS), default="leanplum")
     spec.add_argument("--assumptions", action="store_true", help="list every behaviour marked x-pushfake-fidelity: assumed")
     spec.add_argument("--fidelity", choices=["documented", "recorded", "assumed"], help="list marks of this level")
+    spec.add_argument("--errors", action="store_true",
+                      help="print the vendor's error catalogue: every error and warning text with its status, "
+                           "fidelity mark and basis")
     spec.add_argument("--json", action="store_true", help="print the list as JSON")
 
     check = commands.add_parser("check-fixtures", help="check a fixtures file and exit")
@@ -127,6 +130,8 @@ def _graceful_signals(server: Any) -> Iterator[None]:
 
 def _spec(args: argparse.Namespace) -> int:
     spec = ApiSpec.from_resource(SPECS[args.vendor])
+    if args.errors:
+        return _errors(spec, args.json)
     level = "assumed" if args.assumptions else args.fidelity
     if level is None:
         from pushfake.core.resources import openapi_document
@@ -139,10 +144,26 @@ def _spec(args: argparse.Namespace) -> int:
         return 0
     print(f"{len(marks)} {level} behaviours in openapi/{SPECS[args.vendor]}:")
     for mark in marks:
-        print(f"- {mark.summary or mark.pointer}")
+        print(f"- {mark.summary}")
         print(f"    where: {mark.pointer}")
         if mark.basis:
             print(f"    basis: {mark.basis}")
+    return 0
+
+
+def _errors(spec: ApiSpec, as_json: bool) -> int:
+    from pushfake.core.catalogue import ErrorCatalogue
+
+    entries = ErrorCatalogue(spec).entries()
+    if as_json:
+        print(json.dumps([e.__dict__ for e in entries], indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(entries)} error and warning texts in openapi/{spec.name} (status 200: a warning in a success):")
+    for e in entries:
+        status = str(e.status) if e.status else "any"
+        print(f"- {status} {e.text}")
+        print(f"    when:  {e.when}")
+        print(f"    mark:  {e.fidelity}" + (f"; {e.basis}" if e.basis else ""))
     return 0
 
 

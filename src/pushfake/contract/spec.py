@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from pushfake.core.catalogue import CATALOGUE_KEY
 from pushfake.core.spec import ApiSpec, FidelityMark
 
 DOCUMENTS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
@@ -28,5 +29,9 @@ def leanplum_actions() -> frozenset[str]:
 
 
 def assumed(vendor: str) -> list[FidelityMark]:
-    """Every behaviour of `vendor`'s spec marked `x-pushfake-fidelity: assumed`, in document order."""
-    return [mark for mark in api_spec(vendor).fidelity_marks() if mark.fidelity == "assumed"]
+    """Every behaviour of `vendor`'s spec marked `x-pushfake-fidelity: assumed`, in document order.
+
+    Entries of the error catalogue (`#/x-pushfake-errors`) are texts, not behaviours: the checks of
+    the behaviours that answer them hold their texts."""
+    return [mark for mark in api_spec(vendor).fidelity_marks()
+            if mark.fidelity == "assumed" and not mark.pointer.startswith(f"#/{CATALOGUE_KEY}/")]

@@ -3,6 +3,12 @@
 Real push-API clients send the same parameters as a query string, a JSON body (labelled
 `application/json`, `text/plain` or nothing at all), a urlencoded form or a multipart form.
 This module only decodes; which source wins for a key is the vendor's rule.
+
+A `DecodeError` names its text by a key of the vendor's error catalogue
+(`pushfake.core.catalogue`) and the fields that fill it, so each vendor words it in its own
+document. `parse_json` is the one JSON reader for anything a client sends: it refuses what no
+later step could hold safely (nesting past `MAX_DEPTH`, lone surrogates, numbers a float or a
+64-bit integer cannot carry, NaN and Infinity) instead of letting it fail deep inside the fake.
 """
 
 from __future__ import annotations
@@ -19,13 +25,89 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_TYPE = "multipart/form-data"
 
 
-class DecodeError(Exception):
-    """The request could not be read; `status` is the HTTP status to answer with."""
+MAX_DEPTH = 64  # objects and arrays inside each other; no real client comes near it
+MAX_INTEGER = 2**63 - 1
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+
+class DecodeError(Exception):
+    """The request could not be read: `status` to answer with, the catalogue `key` of the text
+    and the `fields` that fill it."""
+
+    def __init__(self, status: int, key: str, **fields: Any) -> None:
+        super().__init__(key, fields)
         self.status = status
-        self.message = message
+        self.key = key
+        self.fields = fields
+
+
+class JsonProblem(ValueError):
+    """JSON text that cannot be taken: `key` is the catalogue entry of the reason."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        super().__init__(key, fields)
+        self.key = key
+        self.fields = fields
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JsonProblem("json-number-out-of-range")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """`text` as JSON, held to what the fake can store, journal and answer with.
+
+    Raises `JsonProblem` with the catalogue key of the reason: `body-not-json` (with `line`
+    and `column`), `json-too-deep`, `json-lone-surrogate` or `json-number-out-of-range`.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except JsonProblem:
+        raise
+    except RecursionError:
+        raise JsonProblem("json-too-deep", depth=MAX_DEPTH) from None
+    except json.JSONDecodeError as exc:
+        raise JsonProblem("body-not-json", line=exc.lineno, column=exc.colno) from None
+    except UnicodeDecodeError:
+        raise JsonProblem("body-not-utf8") from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise JsonProblem("json-number-out-of-range") from None
+    check_json_value(value)
+    return value
+
+
+def check_json_value(value: Any) -> None:
+    """Raise `JsonProblem` if `value` (decoded JSON) nests past MAX_DEPTH, holds a lone surrogate
+    in a key or string, or a number out of range. Iterative: it never recurses itself."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            _check_text(node)
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            if not -MAX_INTEGER - 1 <= node <= MAX_INTEGER:
+                raise JsonProblem("json-number-out-of-range")
+        elif isinstance(node, float):
+            if node != node or node in (float("inf"), float("-inf")):
+                raise JsonProblem("json-number-out-of-range")
+        elif isinstance(node, dict | list):
+            if depth >= MAX_DEPTH:
+                raise JsonProblem("json-too-deep", depth=MAX_DEPTH)
+            if isinstance(node, dict):
+                for key, item in node.items():
+                    _check_text(key)
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in node)
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonProblem("json-lone-surrogate") from None
 
 
 def query_params(request: Request) -> dict[str, str]:
@@ -39,19 +121,19 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         try:
             size = int(declared)
         except ValueError:
-            raise DecodeError(400, "Invalid Content-Length header.") from None
+            raise DecodeError(400, "invalid-content-length") from None
         if size > max_bytes:
-            raise DecodeError(413, f"Request body too large: {size} bytes (limit {max_bytes}).")
+            raise DecodeError(413, "body-too-large", limit=max_bytes)
     chunks: list[bytes] = []
     total = 0
     try:
         async for chunk in request.stream():
             total += len(chunk)
             if total > max_bytes:
-                raise DecodeError(413, f"Request body too large: over {max_bytes} bytes.")
+                raise DecodeError(413, "body-too-large", limit=max_bytes)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise DecodeError(400, "The client disconnected before sending the whole body.") from None
+        raise DecodeError(400, "client-disconnected") from None
     return b"".join(chunks)
 
 
@@ -63,7 +145,7 @@ def json_body(request: Request, body: bytes) -> dict[str, Any]:
     """`body` as a JSON object, refusing any content type but `application/json`."""
     kind = media_type(request)
     if kind != "application/json":
-        raise DecodeError(415, f"Unsupported content type '{kind}'; send application/json.")
+        raise DecodeError(415, "unsupported-content-type", type=kind)
     return _json_object(body)
 
 
@@ -76,21 +158,21 @@ async def body_params(request: Request, body: bytes) -> dict[str, Any]:
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
-            raise DecodeError(400, "Form body is not valid UTF-8.") from None
+            raise DecodeError(400, "body-not-utf8") from None
     if kind == MULTIPART_TYPE:
         return await _multipart(request, body)
-    raise DecodeError(415, f"Unsupported content type '{kind}'; send JSON, a urlencoded form or multipart form data.")
+    raise DecodeError(415, "unsupported-content-type", type=kind)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DecodeError(400, f"Request body is not valid JSON: {exc}.") from None
+        value = parse_json(body)
+    except JsonProblem as exc:
+        raise DecodeError(400, exc.key, **exc.fields) from None
     if not isinstance(value, dict):
-        raise DecodeError(400, "Request body must be a JSON object.")
+        raise DecodeError(400, "body-not-object")
     return value
 
 
@@ -101,8 +183,8 @@ async def _multipart(request: Request, body: bytes) -> dict[str, Any]:
     replayed = Request(request.scope, receive=replay)
     try:
         form = await replayed.form()
-    except Exception as exc:  # python-multipart raises several unrelated types
-        raise DecodeError(400, f"Malformed multipart body: {exc}.") from None
+    except Exception:  # python-multipart raises several unrelated types
+        raise DecodeError(400, "multipart-malformed") from None
     params: dict[str, Any] = {}
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):

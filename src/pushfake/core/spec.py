@@ -143,6 +143,18 @@ def _load_resource(filename: str) -> ApiSpec:
         return ApiSpec(yaml.safe_load(fh), filename)
 
 
+def _mark_summary(node: dict[str, Any]) -> str:
+    """A mark's one-line summary: its `summary`, or for an error catalogue entry its status,
+    text and when it is answered. Empty when the mark has neither (a test refuses that)."""
+    if "summary" in node:
+        return str(node["summary"])
+    if "text" in node and "when" in node:
+        status = node.get("status")
+        kind = "warning" if status == 200 else f"HTTP {status}" if status else "text"
+        return f"{kind} \"{node['text']}\" when {node['when']}"
+    return ""
+
+
 def _walk_marks(node: Any, pointer: str) -> Iterator[FidelityMark]:
     if isinstance(node, dict):
         if "x-pushfake-fidelity" in node:
@@ -150,7 +162,7 @@ def _walk_marks(node: Any, pointer: str) -> Iterator[FidelityMark]:
                 pointer=pointer,
                 fidelity=node["x-pushfake-fidelity"],
                 basis=node.get("x-pushfake-basis", ""),
-                summary=node.get("summary") or node.get("description", "").split("\n")[0],
+                summary=_mark_summary(node),
             )
         for key, value in node.items():
             yield from _walk_marks(value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")

@@ -1,28 +1,35 @@
 """D·engage's error vocabulary and the one function that renders its error body.
 
 Body: `{"code": <HTTP status>, "message": "<text>", "errors": [{"field", "message"}]}`, with
-`errors` on 400 only.
+`errors` on 400 only. Every text comes from the error catalogue in openapi/dengage.yaml
+(`x-pushfake-errors`, printed by `pushfake spec --errors`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-NOT_AUTHENTICATED = "Not authenticated. The request lacks valid authentication credentials."
-FORBIDDEN = ("Forbidden. The API user is not authorized to use this endpoint or lacks the "
-             "required Push.Manage permission.")
-TOO_MANY_REQUESTS = "Too many requests. The concurrent request limit has been exceeded."
-RATE_LIMITED = "Too many requests. The request rate limit has been exceeded."  # assumed
-# What an injected error fault says when its rule gives no text of its own (assumed, but for 429).
-FAULT_MESSAGES = {
-    429: TOO_MANY_REQUESTS,
-    500: "Internal server error.",
-    502: "Bad gateway.",
-    503: "Service unavailable.",
-    504: "Gateway timeout.",
-}
-WRONG_LOGIN = "Invalid userkey or password."
-VALIDATION_FAILED = "Validation failed."
+from pushfake.core.catalogue import ErrorCatalogue
+from pushfake.core.spec import ApiSpec
+
+CATALOGUE = ErrorCatalogue(ApiSpec.from_resource("dengage.yaml"))
+text = CATALOGUE.text
+
+NOT_AUTHENTICATED = text("not-authenticated")
+REPORT_NOT_AUTHENTICATED = text("report-not-authenticated")
+FORBIDDEN = text("forbidden")
+TOO_MANY_REQUESTS = text("too-many-requests")
+REPORT_TOO_MANY_REQUESTS = text("report-too-many-requests")
+TEMPLATE_NOT_FOUND = text("template-not-found")
+WRONG_LOGIN = text("wrong-login")
+
+
+def fault_message(status: int) -> str:
+    """What an injected error fault says when its rule gives no text of its own."""
+    if status == 429:
+        return TOO_MANY_REQUESTS
+    key = f"fault-{status}"
+    return text(key) if key in {e.key for e in CATALOGUE.entries()} else text("fault-other", status=status)
 
 
 class DengageError(Exception):
@@ -44,8 +51,8 @@ class DengageError(Exception):
 
 def invalid(field: str, message: str) -> DengageError:
     """A 400 naming the field at fault."""
-    return DengageError(400, f"{VALIDATION_FAILED} {field}: {message}", [{"field": field, "message": message}])
+    return DengageError(400, text("validation-failed", field=field, problem=message), [{"field": field, "message": message}])
 
 
 def not_found(kind: str, ident: str) -> DengageError:
-    return DengageError(404, f"{kind} '{ident}' not found.")
+    return DengageError(404, text("not-found", kind=kind, id=ident))

@@ -15,7 +15,7 @@ from pushfake.core.clock import Clock, wire_wait
 from pushfake.core.decoding import DecodeError, json_body, query_params, read_body
 from pushfake.core.deliveries import DeliveryQueue
 from pushfake.core.limits import retry_after_header
-from pushfake.dengage.errors import FAULT_MESSAGES, DengageError
+from pushfake.dengage.errors import DengageError, fault_message, text
 from pushfake.dengage.service import DengageService, Result
 from pushfake.faults.asgi import Connections
 from pushfake.faults.rules import RequestFacts
@@ -33,7 +33,7 @@ def render(status: int, body: dict[str, Any], background: BackgroundTask | None 
 
 
 def error_response(status: int, message: str | None) -> Response:
-    return render(status, DengageError(status, message or FAULT_MESSAGES.get(status, f"HTTP {status}")).body())
+    return render(status, DengageError(status, message or fault_message(status)).body())
 
 
 def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock, traffic: Traffic,
@@ -82,7 +82,7 @@ def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock, tra
 
             async def handle() -> Handled:
                 if failure is not None:
-                    error = DengageError(failure.status, failure.message)
+                    error = DengageError(failure.status, text(failure.key, **failure.fields))
                     return Handled(render(error.status, error.body()))
                 try:
                     result = await handler(request, query, body)

@@ -152,7 +152,7 @@ class DengageService:
                 raise refused(concurrency, errors.TOO_MANY_REQUESTS)
             bucket = self._book.take("dengage", caller.account.id, caller.userkey)
             if bucket is not None:
-                raise refused(bucket[0], errors.RATE_LIMITED, bucket[1])
+                raise refused(bucket[0], errors.TOO_MANY_REQUESTS, bucket[1])
             self._in_flight[caller.account.id] = self._in_flight.get(caller.account.id, 0) + 1
         try:
             yield
@@ -221,7 +221,7 @@ class DengageService:
     def _stored_template(account: Account, template_id: str) -> Template:
         template = account.templates.get(template_id.lower())
         if template is None:
-            raise not_found("Template", template_id)
+            raise DengageError(404, errors.TEMPLATE_NOT_FOUND)
         return template
 
     def _schedule_at(self, text: str | None) -> float | None:

@@ -23,7 +23,6 @@ from pushfake.leanplum.world import LeanplumSettings
 CREATE_IF_NEEDED = "CreateIfNeeded"
 CREATE_NEVER = "CreateNever"
 DETECTABLE = ("country", "region", "city", "location", "locale")
-NO_PUSH_DEVICE = "The user has no device with a push token; message not sent."
 
 
 @dataclass
@@ -213,17 +212,14 @@ def send_message(call: Call, subject: Resolved) -> dict[str, Any]:
     if not p.get("force"):
         failed = rules.failed_clause(message.target, user.attributes)
         if failed is not None:
-            return warning_element(
-                f"The user does not match the message's targeting ({failed.attribute} {failed.op}); "
-                "message not sent.",
-                messagesSent=0,
-            )
+            return warning_element(errors.text("targeting-not-met", attribute=failed.attribute, op=failed.op),
+                                   messagesSent=0)
     targets = [subject.device] if subject.device is not None else call.state.devices_of(call.app.id, user.id)
     usable = call.deliveries.tokens.usable  # a token a gateway rejected is no longer the device's
     reachable = [(d, target) for d in targets
                  if d is not None and (target := d.push_target()) is not None and usable(*target)]
     if not reachable:
-        return warning_element(NO_PUSH_DEVICE, messagesSent=0)
+        return warning_element(errors.NO_PUSH_DEVICE, messagesSent=0)
     payload = {**rules.render_payload(message, p.get("values") or {}), "messageId": message.id}
     deliveries = [
         Delivery(

@@ -1,45 +1,56 @@
 """Leanplum's error vocabulary and the one function that renders its envelope.
 
 Every failure the fake can give a Leanplum client is a `LeanplumError` with an HTTP status
-and a message; the texts Leanplum is known to use are constants here.
+and a message. Every text comes from the error catalogue in openapi/leanplum.yaml
+(`x-pushfake-errors`, printed by `pushfake spec --errors`); the common ones are constants here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-INVALID_KEY = "Invalid access key"
-APP_NOT_FOUND = "App not found."
-DEV_MODE_NOT_PERMITTED = "Development mode requested but not permitted."
-USER_NOT_FOUND = "User not found; request skipped."
-DEVICE_NOT_FOUND = "Device not found; request skipped."
-MESSAGE_NOT_FOUND = "Message entity not found"
-USER_OR_DEVICE_REQUIRED = "'userId' or 'deviceId' must be provided"
-CONCURRENT_REQUESTS = "Request failed due to concurrent requests to the same profile ID"
-DEV_MODE_RATE_LIMIT = "Per device rate limit exceeded."
-MULTI_TOO_LARGE = "Too many users or actions in one multi call (limit: {users} users, {actions} actions)."
-TOO_MANY_REQUESTS = "Too many requests."
-# What an injected error fault says when its rule gives no text of its own (assumed: the
-# documented 429 is strict device locking; 5xx bodies are not recorded).
-FAULT_MESSAGES = {
-    429: CONCURRENT_REQUESTS,
-    500: "Internal server error.",
-    502: "Bad gateway.",
-    503: "Service unavailable.",
-    504: "Gateway timeout.",
-}
+from pushfake.core.catalogue import ErrorCatalogue
+from pushfake.core.spec import ApiSpec
+
+CATALOGUE = ErrorCatalogue(ApiSpec.from_resource("leanplum.yaml"))
+text = CATALOGUE.text
+
+INVALID_KEY = text("invalid-key")
+APP_NOT_FOUND = text("app-not-found")
+DEV_MODE_NOT_PERMITTED = text("dev-mode-not-permitted")
+USER_NOT_FOUND = text("user-not-found")
+DEVICE_NOT_FOUND = text("device-not-found")
+MESSAGE_NOT_FOUND = text("message-not-found")
+NO_PUSH_DEVICE = text("no-push-device")
+USER_OR_DEVICE_REQUIRED = text("user-or-device-required")
+CONCURRENT_REQUESTS = text("concurrent-requests")
+DEV_MODE_RATE_LIMIT = text("dev-mode-rate-limit")
+TOO_MANY_REQUESTS = text("too-many-requests")
+
+
+def fault_message(status: int) -> str:
+    """What an injected error fault says when its rule gives no text of its own (a 429 says
+    what strict device locking says, the documented 429)."""
+    if status == 429:
+        return CONCURRENT_REQUESTS
+    key = f"fault-{status}"
+    return text(key) if key in {e.key for e in CATALOGUE.entries()} else text("fault-other", status=status)
 
 
 def must_be_provided(name: str) -> str:
-    return f"'{name}' must be provided"
+    return text("missing-parameter", name=name)
 
 
 def invalid_value(name: str, detail: str) -> str:
-    return f"Invalid value for '{name}': {detail}" if name else f"Invalid request: {detail}"
+    return text("invalid-value", name=name, detail=detail) if name else text("invalid-request", detail=detail)
 
 
 def unknown_action(name: str) -> str:
-    return f"Unknown action '{name}'."
+    return text("unknown-action", name=name)
+
+
+def multi_too_large(users: int, actions: int) -> str:
+    return text("multi-too-large", users=users, actions=actions)
 
 
 class LeanplumError(Exception):

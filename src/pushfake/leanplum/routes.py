@@ -15,7 +15,7 @@ from pushfake.core.deliveries import DeliveryQueue
 from pushfake.core.limits import retry_after_header
 from pushfake.faults.asgi import Connections
 from pushfake.faults.rules import RequestFacts
-from pushfake.leanplum.errors import FAULT_MESSAGES, error_element
+from pushfake.leanplum.errors import error_element, fault_message, text
 from pushfake.leanplum.service import LeanplumService, Outcome
 from pushfake.traffic import Handled, Traffic
 
@@ -40,7 +40,7 @@ def render(outcome: Outcome, background: BackgroundTask | None = None) -> Respon
 
 
 def error_response(status: int, message: str | None) -> Response:
-    return render(Outcome(status, [error_element(message or FAULT_MESSAGES.get(status, f"HTTP {status}"))]))
+    return render(Outcome(status, [error_element(message or fault_message(status))]))
 
 
 def facts(request: Request, params: dict[str, Any]) -> RequestFacts:
@@ -85,7 +85,7 @@ def routes(service: LeanplumService, deliveries: DeliveryQueue, traffic: Traffic
 
         async def handle() -> Handled:
             if failure is not None:
-                outcome = Outcome(failure.status, [error_element(failure.message)])
+                outcome = Outcome(failure.status, [error_element(text(failure.key, **failure.fields))])
                 return Handled(render(outcome))
             outcome = await service.handle(params)
             task = BackgroundTask(deliveries.hand_off, outcome.pending) if outcome.pending else None

@@ -164,7 +164,7 @@ class LeanplumService:
         if limit is None:
             return
         if len(users) > limit["users"] or len(items) > limit["actions"]:
-            raise refused(limit, errors.MULTI_TOO_LARGE.format(users=limit["users"], actions=limit["actions"]))
+            raise refused(limit, errors.multi_too_large(limit["users"], limit["actions"]))
 
 
 def _users_of(items: list[Any]) -> list[str]:
