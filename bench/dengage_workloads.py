@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS_DIR, Settings, http_get, http_post, median_p90, rss_mib, run_child
+from common import (
+    KEEP_EVERY_DELIVERY, RESULTS_DIR, Settings, http_get, http_post, median_p90, rss_mib, run_child,
+)
 from http_load import Workload
 
 ACCOUNT_ID = "acc_pushfake"
@@ -189,7 +191,7 @@ async def _segment_sends(fake: Any, sends: int, warmup: int, gc_pauses: GcPauses
 def segment_child(devices: int, sends: int, warmup: int) -> dict[str, Any]:
     import pushfake
 
-    fake = pushfake.Fake(seed=1)
+    fake = pushfake.Fake(seed=1, retention=KEEP_EVERY_DELIVERY)
     gc.collect()
     rss_empty = rss_mib()
     t0 = time.perf_counter()

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HERE, LAUNCHER, RESULTS_DIR, Processes, Settings, cpu_seconds, free_port, progress, pushfake_command,
-    rss_mib, run_child, wait_until_answering,
+    HERE, KEEP_EVERY_DELIVERY, LAUNCHER, RESULTS_DIR, Processes, Settings, cpu_seconds, free_port, progress,
+    pushfake_command, rss_mib, run_child, wait_until_answering,
 )
 from dengage_workloads import ACCOUNT_ID, LOGIN_BODY, SEGMENT_SEND_BODY, GcPauses, top_costs
 from leanplum_workloads import START_BODY
@@ -214,7 +214,7 @@ def _one_run(fake: Any, contacts: int, failure_rate: float, pauses: GcPauses,
 def throughput_child(contacts: int, repeats: int, failure_rate: float) -> dict[str, Any]:
     import pushfake
 
-    fake = pushfake.Fake(seed=1, clock=pushfake.ManualClock())
+    fake = pushfake.Fake(seed=1, clock=pushfake.ManualClock(), retention=KEEP_EVERY_DELIVERY)
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     try:
@@ -272,7 +272,7 @@ def pending_child(contacts: int) -> dict[str, Any]:
     import pushfake
     from pushfake.gateway import Fixed
 
-    fake = pushfake.Fake(seed=1, clock=pushfake.ManualClock())
+    fake = pushfake.Fake(seed=1, clock=pushfake.ManualClock(), retention=KEEP_EVERY_DELIVERY)
     fake.gateway.set_latency(Fixed(3600.0))  # every answer waits an hour in the gateway's heap
     add_gold_contacts(fake, contacts)
     gc.collect()

@@ -36,6 +36,11 @@ One run measures, and writes to bench/results/bench.json:
 10. The inbox page (`inbox.py`): with 10,000 deliveries on 500 devices, in-process, median ms of
    the first page, the devices fragment with a filter and with a text search, against
    `GET /_pushfake/deliveries?limit=50` in the same run.
+11. Bounded memory and slow clients (`resources.py`): RSS of the journal filled with 1 MiB
+   requests past its byte bound, of each store kind (deliveries, events, sends, tokens) at its
+   bound and at twice it, of `pushfake serve` over a long run of mixed requests (default
+   1,000,000, `--long-requests N`), and health-check latency beside slow-loris clients (also
+   under `ulimit -n 256`).
 
 Targets are printed as PASS/FAIL next to the numbers; missing a target does not fail the
 run. Usage: `python bench/run.py [--quick] [--only SECTION ...]` (the `http` and `control`
@@ -46,6 +51,7 @@ and the full run's `results/bench.json` is left alone.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -63,6 +69,7 @@ import gateway_workloads as gateway
 import inbox
 import leanplum_workloads as leanplum
 import plugin_workloads as plugin
+import resources
 from common import (
     FULL, HERE, QUICK, RESULTS_DIR, RESULTS_FILE, Processes, Settings, exit_cleanly_on_signals, mem_total_mib,
     progress,
@@ -84,12 +91,14 @@ CHILDREN = {  # run.py --child NAME ARGS...: measurements that need a fresh inte
         int(contacts), int(repeats), float(failure_rate)),
     "gateway-pending": lambda contacts: gateway.pending_child(int(contacts)),
     "control-journal": lambda requests: control.journal_child(int(requests)),
+    "resources-journal": lambda requests: resources.journal_child(int(requests)),
+    "resources-store": lambda divisor: resources.store_child(int(divisor)),
     "control-breakdown": lambda workload, journal, rules, fill, measure: control.breakdown_child(
         workload, int(journal), int(rules), int(fill), int(measure)),
 }
 # The parts of a run, in order; `--only` picks some.
 SECTIONS = ("validator", "startup", "http", "leanplum-memory", "dengage-segment", "gateway", "control", "plugin",
-            "contract", "inbox")
+            "contract", "inbox", "resources")
 WRK_SECTIONS = {"http", "control"}
 
 
@@ -149,6 +158,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         checks += contract.targets(results["contract"])
     if "inbox" in results:
         checks += inbox.targets(results["inbox"])
+    if "resources" in results:
+        checks += resources.targets(results["resources"])
     compare = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "==": lambda v, lim: v == lim}
     return [{"name": n, "value": v, "op": op, "limit": lim, "pass": compare[op](v, lim)}
             for n, v, op, lim in checks]
@@ -178,6 +189,8 @@ def print_summary(results: dict[str, Any]) -> None:
         contract.print_summary(results["contract"])
     if "inbox" in results:
         inbox.print_summary(results["inbox"])
+    if "resources" in results:
+        resources.print_summary(results["resources"])
     for t in results["targets"]:
         print(f"[{'PASS' if t['pass'] else 'FAIL'}] {t['name']}: {t['value']:.3f} (target {t['op']} {t['limit']})")
     start, end = results["load_avg_start"], results["load_avg_end"]
@@ -238,7 +251,8 @@ def print_segment_summary(seg: dict[str, Any]) -> None:
                   f"{row['function']}")
 
 
-def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[str, Any]:
+def run(settings: Settings, quick: bool, only: list[str] | None = None,
+        long_requests: int | None = None) -> dict[str, Any]:
     sections = [s for s in SECTIONS if only is None or s in only]
     results_file = RESULTS_FILE if only is None else RESULTS_DIR / f"bench-{'-'.join(sections)}.json"
     wrk = require_wrk() if WRK_SECTIONS.intersection(sections) else None
@@ -279,6 +293,11 @@ def run(settings: Settings, quick: bool, only: list[str] | None = None) -> dict[
             results["contract"] = contract.measure_contract(procs, quick)
         if "inbox" in sections:
             results["inbox"] = inbox.measure_inbox()
+        if "resources" in sections:
+            chosen = resources.QUICK if quick else resources.FULL
+            if long_requests is not None:
+                chosen = dataclasses.replace(chosen, long_requests=long_requests)
+            results["resources"] = resources.measure_resources(chosen, procs)
     finally:
         procs.stop_all()
     results["load_avg_end"] = os.getloadavg()
@@ -298,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these parts ({', '.join(SECTIONS)}); "
                              "results go to results/bench-SECTION[-...].json")
+    parser.add_argument("--long-requests", type=int, metavar="N",
+                        help="requests in the resources section's long run (default 1,000,000; --quick: 20,000)")
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -305,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(CHILDREN[name](*child_args)))
         return 0
     exit_cleanly_on_signals()
-    print_summary(run(QUICK if args.quick else FULL, args.quick, args.only))
+    print_summary(run(QUICK if args.quick else FULL, args.quick, args.only, args.long_requests))
     return 0
 
 

@@ -55,7 +55,7 @@ def test_serve_refuses_a_bad_fixtures_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pushfake", "serve", "--port", "0", "--fixtures", str(path)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert f"{path}: leanplum.apps[0]: 'productionKey' is a required property" in result.stderr
+    assert f"{path}: leanplum.apps[0].productionKey: is required" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from pushfake.control import routes as control_routes
 from pushfake.control.security import PREFIX, AdminTokenMiddleware
 from pushfake.core.clock import SystemClock
+from pushfake.core.server_limits import DRAIN_MULTIPLE, ServerLimits, accept_burst, guarded
 from pushfake.dengage import routes as dengage_routes
 from pushfake.fake import Fake
 from pushfake.faults.asgi import Connections, DroppedConnection
@@ -91,13 +92,24 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
     return app
 
 
-def uvicorn_config(app: Starlette, **options: Any) -> Any:
+def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None, **options: Any) -> Any:
     """A `uvicorn.Config` for `app` whose connections the app's faults can cut (reset, hang,
-    truncate), and whose graceful shutdown does not wait for a hanging request."""
+    truncate), whose graceful shutdown does not wait for a hanging request, and whose slow or
+    idle clients cannot exhaust it (`limits`: header and body deadlines, a connection cap; see
+    `pushfake.core.server_limits`)."""
     import uvicorn
 
+    fake: Fake = app.state.fake
+
+    def drain_bytes() -> int:
+        """How much of an oversized body is read (and dropped) after its 413: a few times the
+        largest body a vendor accepts, so the client reads the answer instead of a reset."""
+        return DRAIN_MULTIPLE * max(fake.leanplum.settings.max_body_bytes, fake.dengage.settings.max_body_bytes)
+
     options.setdefault("timeout_graceful_shutdown", 5)
-    return uvicorn.Config(app, http=app.state.connections.protocol_class(), **options)
+    options.setdefault("backlog", accept_burst())
+    protocol = guarded(app.state.connections.protocol_class(), limits or ServerLimits(), drain_bytes)
+    return uvicorn.Config(app, http=protocol, **options)
 
 
 async def _freeze_stored_state(every: float = 0.5) -> None:

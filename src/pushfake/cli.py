@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from pushfake import __version__
 from pushfake.core.fixtures import FixtureError
 from pushfake.core.spec import ApiSpec
+from pushfake.core.server_limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT
 
 SPECS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
 
@@ -35,6 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "(default: a new one, printed at start-up); ignored on loopback")
     serve.add_argument("--journal-size", type=int, metavar="N",
                        help="how many requests the journal keeps (default: the fixtures' journal.size, or 10000)")
+    serve.add_argument("--journal-bytes", type=int, metavar="N",
+                       help="how many bytes the journal's entries may hold together "
+                            "(default: the fixtures' journal.bytes, or 64 MiB)")
+    serve.add_argument("--retention", action="append", default=[], metavar="KIND=N",
+                       help="keep at most N records of KIND (deliveries, events, sends, tokens), oldest dropped; "
+                            "repeatable (default: the fixtures' retention, or 100000 deliveries and events, "
+                            "10000 sends and tokens)")
+    serve.add_argument("--header-timeout", type=float, default=DEFAULT_HEADER_TIMEOUT, metavar="SECONDS",
+                       help="a request's headers must arrive within this long of the connection opening or of "
+                            f"the previous answer, else the connection closes (default {DEFAULT_HEADER_TIMEOUT:g})")
+    serve.add_argument("--body-timeout", type=float, default=DEFAULT_BODY_TIMEOUT, metavar="SECONDS",
+                       help="a request's body must arrive within this long of its headers "
+                            f"(default {DEFAULT_BODY_TIMEOUT:g})")
+    serve.add_argument("--max-connections", type=int, metavar="N",
+                       help="open connections at most; one more closes the connection idle the longest "
+                            "(default: the open-files limit less an eighth, at most 4096)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
     spec = commands.add_parser("spec", help="print a vendor spec, or the behaviours it marks as assumed")
@@ -67,15 +84,26 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pushfake.app import create_app, uvicorn_config
-    from pushfake.control.security import admin_token_for
+    from pushfake.control.security import admin_token_for, is_loopback
     from pushfake.fake import Fake
+    from pushfake.core.server_limits import ServerLimits
 
-    if args.journal_size is not None and args.journal_size < 1:
-        print("pushfake: --journal-size must be >= 1", file=sys.stderr)
+    for name in ("journal_size", "journal_bytes"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            print(f"pushfake: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    try:
+        retention = _retention(args.retention)
+        limits = ServerLimits(header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                              max_connections=args.max_connections)
+    except ValueError as exc:
+        print(f"pushfake: {exc}", file=sys.stderr)
         return 2
     try:
-        fake = Fake(fixtures=args.fixtures, seed=args.seed, journal_size=args.journal_size)
-    except FixtureError as exc:
+        fake = Fake(fixtures=args.fixtures, seed=args.seed, journal_size=args.journal_size,
+                    journal_bytes=args.journal_bytes, retention=retention,
+                    unguessable_secrets=not is_loopback(args.host))
+    except (FixtureError, ValueError) as exc:
         print(f"pushfake: {exc}", file=sys.stderr)
         return 2
     admin_token = admin_token_for(args.host, args.admin_token)
@@ -105,11 +133,24 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  D·engage  {base}/rest  account={account.id}  API users (userkey/password): {users}", flush=True)
     gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
     app = create_app(fake, admin_token=admin_token)
-    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level, access_log=False, lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, limits=limits, log_level=args.log_level, access_log=False,
+                                           lifespan="on"))
     with _graceful_signals(server):
         server.run(sockets=[sock])
     print("pushfake stopped", flush=True)
     return 0
+
+
+def _retention(given: list[str]) -> dict[str, int]:
+    """`--retention deliveries=500000` (repeatable) as `Fake(retention=...)`."""
+    out: dict[str, int] = {}
+    for item in given:
+        kind, _, number = item.partition("=")
+        try:
+            out[kind.strip()] = int(number)
+        except ValueError:
+            raise ValueError(f"--retention takes KIND=N, not {item!r}") from None
+    return out
 
 
 @contextlib.contextmanager

@@ -80,6 +80,11 @@ class _Api(abc.ABC):
     def health(self) -> Any:
         return self._run(_Call("GET", "/health"))
 
+    def stats(self) -> Any:
+        """Per kind (journal, deliveries, events, sends, tokens): how many are held and how many
+        were dropped to keep the bounds since the last reset."""
+        return self._run(_Call("GET", "/stats"))
+
     def reset(self, *, keep_config: bool = False, seed: int | None = None, restart_clock: bool = False,
               now: float | str | None = None) -> Any:
         """Back to the fixtures' world; `keep_config` keeps the faults, limits and gateway settings.

@@ -12,12 +12,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pushfake.core.clock import Clock, ManualClock, SystemClock
+from pushfake.core.clock import LATEST, Clock, ManualClock, SystemClock, checked_step, checked_time
 from pushfake.core.deliveries import Delivery, DeliveryQueue
 from pushfake.core.failures import Failures
 from pushfake.core.fixtures import FixtureError, check_fixtures, read_fixtures
-from pushfake.core.journal import DEFAULT_SIZE, Journal
+from pushfake.core.journal import DEFAULT_BODY_BYTES, DEFAULT_BYTES, DEFAULT_SIZE, Journal
 from pushfake.core.limits import Limit, LimitBook
+from pushfake.core.retention import bounds_from
 from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec
@@ -46,6 +47,15 @@ class Fake:
     - `store`: `MemoryStore()` by default.
     - `journal_size`: how many requests the journal keeps; None takes the fixtures'
       `journal.size` (default 10,000).
+    - `journal_bytes`: how many bytes the journal's entries may hold together; None takes the
+      fixtures' `journal.bytes` (default 64 MiB). Each entry keeps at most `journal.bodyBytes`
+      (default 64 KiB) of its body, answer and parameters, with their true lengths.
+    - `retention`: how many deliveries, events, sends and tokens are kept, oldest dropped, e.g.
+      `{"deliveries": 500_000}`; over the fixtures' `retention` section, over the defaults
+      (`core.retention.DEFAULT_BOUNDS`). `GET /_pushfake/stats` counts what was dropped.
+    - `unguessable_secrets`: draw D·engage access tokens and Leanplum session tokens from
+      `secrets` instead of the seed (`pushfake serve` sets it when it binds a non-loopback
+      address); every other id stays seeded.
     """
 
     def __init__(
@@ -56,19 +66,27 @@ class Fake:
         clock: Clock | None = None,
         store: Store | None = None,
         journal_size: int | None = None,
+        journal_bytes: int | None = None,
+        retention: dict[str, int] | None = None,
+        unguessable_secrets: bool = False,
     ) -> None:
+        bounds_from(retention)  # a wrong argument is refused as such, before the fixtures are read
+        self._retention = dict(retention or {})
         label, document = read_fixtures(fixtures)
         self.seed = seed if seed is not None else int(document.get("seed", 0))
         self.clock = clock if clock is not None else SystemClock()
         self.store = store if store is not None else MemoryStore()
-        self.rng = SeededRandom(self.seed)
+        self.rng = SeededRandom(self.seed, unguessable=unguessable_secrets)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
         self.failures = Failures()
         self.scheduler = Scheduler(self.clock, on_error=self._scheduled_work_failed)
         if isinstance(self.clock, SystemClock):
             self.clock.on_change(self.scheduler.wake)
-        self.journal = Journal(journal_size or document.get("journal", {}).get("size", DEFAULT_SIZE))
-        self.journal.enabled = document.get("journal", {}).get("enabled", True)
+        journal = document.get("journal", {})
+        self.journal = Journal(journal_size or journal.get("size", DEFAULT_SIZE),
+                               max_bytes=journal_bytes or journal.get("bytes", DEFAULT_BYTES),
+                               body_bytes=journal.get("bodyBytes", DEFAULT_BODY_BYTES))
+        self.journal.enabled = journal.get("enabled", True)
         self.faults = FaultBook(self.clock, self.seed)
         self.limits = LimitBook(self.clock)
         self.traffic = Traffic(self.faults, self.journal, self.clock)
@@ -121,6 +139,7 @@ class Fake:
             limits = self.limits.parse_all(_vendor_limits(leanplum_world, dengage_world), "settings")
             limits += self.limits.parse_all(document.get("limits", []))
             self.gateway.check(document.get("gateway"))
+            bounds_from(document.get("retention"), self._retention)
         except ValueError as exc:
             raise FixtureError(f"{label}: {exc}") from None
         return leanplum_world, dengage_world, rules, limits
@@ -130,6 +149,11 @@ class Fake:
         self.gateway.load_fixtures(document.get("gateway"))
         self.faults.configure(rules)
         self.limits.configure(limits)
+        bounds = bounds_from(document.get("retention"), self._retention)
+        self.deliveries.kept.bound = bounds["deliveries"]
+        self.leanplum.state.kept_events.bound = bounds["events"]
+        self.dengage.state.kept_sends.bound = bounds["sends"]
+        self.dengage.state.kept_tokens.bound = bounds["tokens"]
         self.reset()
 
     def reset(self, keep_config: bool = False, *, seed: int | None = None, restart_clock: bool = False,
@@ -141,6 +165,8 @@ class Fake:
         `restart_clock` (a `ManualClock` back to its start, a live server's clock back to real
         time and running) or `now` (the clock restarts there, even in the past) says otherwise.
         """
+        if now is not None:
+            now = checked_time(now)  # refused before anything changes
         if seed is not None:
             self.seed = int(seed)
         if restart_clock or now is not None:
@@ -148,6 +174,9 @@ class Fake:
         with self.store.transaction():
             gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
             self.store.reset()
+            self.deliveries.kept.clear()
+            self.leanplum.state.clear_kept()
+            self.dengage.state.clear_kept()
             self.rng.reseed(self.seed)
             self.scheduler.clear()
             self.gateway.reset(keep_config=keep_config)
@@ -160,18 +189,30 @@ class Fake:
         self.deliveries.changes.notify()  # whoever watches (an open inbox page) sees the reset
         self.journal.changes.notify()
 
+    def stats(self) -> dict[str, dict[str, int]]:
+        """What the fake holds and has dropped to keep its bounds since the last reset, per kind
+        (`GET /_pushfake/stats`)."""
+        lp, de = self.leanplum.state, self.dengage.state
+        return {
+            "journal": self.journal.stats(),
+            "deliveries": self.deliveries.stats(),
+            "events": lp.kept_events.stats(),
+            "sends": de.kept_sends.stats(),
+            "tokens": {**de.kept_tokens.stats(), "held": len(de.tokens()), "expired": de.expired_tokens},
+        }
+
     def advance(self, seconds: float) -> None:
         """Move the clock on by `seconds`, running everything that falls due on the way
         (gateway attempts and answers, retries, scheduled sends), each at its own time.
 
         On a live server's `SystemClock` the clock stands still while the due work runs, then
         goes on running (or stays frozen if it was)."""
-        if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
+        checked_step(self.clock.now(), seconds)  # refused before anything runs
         self._stepped(lambda clock: self._run_scheduled(clock, until=clock.now() + seconds))
 
     def set_time(self, when: float) -> None:
         """Move the clock on to `when` (epoch seconds), running what falls due on the way."""
+        when = checked_time(when)  # refused before anything runs
         if when < self.clock.now():
             raise ValueError("a clock cannot go backwards")
         self._stepped(lambda clock: self._run_scheduled(clock, until=when))
@@ -214,8 +255,9 @@ class Fake:
 
     def _run_scheduled(self, clock: ManualClock | SystemClock, until: float | None) -> None:
         """Step the clock from one due item to the next up to `until` (None: while the gateway
-        has work), so each item runs at, and stamps, its own time."""
-        while (due := self.scheduler.next_due()) is not None and (
+        has work), so each item runs at, and stamps, its own time. Work due past the clock's
+        last moment (the year 9999) stays scheduled: the clock cannot get there."""
+        while (due := self.scheduler.next_due()) is not None and due <= LATEST and (
                 due <= until if until is not None else self.gateway.pending > 0):
             if due > clock.now():
                 clock.set(due)

@@ -226,6 +226,36 @@ def dengage_without_tracking_id() -> Mutant:
     return Mutant("dengage-without-trackingId", answer=answer)
 
 
+def dengage_sibling_401_text() -> Mutant:
+    """SendInstantPush's 401 answered with the sibling SendTransactionalPush's text, not its own page's."""
+    right = b"Not authenticated. Please re-login."
+    wrong = b"Not authenticated. The request lacks valid authentication credentials."
+
+    def answer(request: Request, original: Answer) -> Answer:
+        if request.method != "POST" or request.path != "/rest/push/sendInstant" or right not in original.body:
+            return original
+        return replace(original, body=original.body.replace(right, wrong))
+
+    return Mutant("dengage-sibling-401-text", answer=answer)
+
+
+def dengage_ignores_contact_key() -> Mutant:
+    """A send's contactKey dropped before the fake reads the body: ignored instead of refused."""
+
+    def request(sent: Request) -> Request | Answer:
+        if sent.method != "POST" or sent.path != "/rest/push/sendInstant" or not sent.mentions("contactKey"):
+            return sent
+        try:
+            body = json.loads(sent.body)
+        except ValueError:
+            return sent
+        if not isinstance(body, dict) or body.pop("contactKey", None) is None:
+            return sent
+        return replace(sent, body=json.dumps(body).encode())
+
+    return Mutant("dengage-ignores-contactKey", request=request)
+
+
 def server_error_on_create_if_needed() -> Mutant:
     """Any Leanplum request that says CreateIfNeeded (the query, the body or a batch item) gets a 500."""
     failed = Answer(500, ((b"content-type", b"text/plain; charset=utf-8"),), b"Internal Server Error")

@@ -80,6 +80,11 @@ CASES = [
     Case(mutants.leanplum_without_messages_sent, SESSIONS, '{"success":true,"result":"Message sent"}]'),
     Case(mutants.leanplum_without_messages_sent, Check("assumption", "leanplum.send-message-skips-unregistered-tokens"),
          '{"success":true,"result":"Message sent"}]'),
+    # D·engage: SendInstantPush answering the sibling endpoint's 401 text, and contactKey ignored
+    Case(mutants.dengage_sibling_401_text, Check("assumption", "dengage.send-check-order"),
+         '"message":"Not authenticated. The request lacks valid authentication credentials."'),
+    Case(mutants.dengage_ignores_contact_key, Check("assumption", "dengage.send-contact-key-refused"),
+         '{"code":0,"message":"Success"'),
     # 3. a 500 on one input (the coverage phase does not try each enum value: 100 examples reach it)
     Case(mutants.server_error_on_create_if_needed, START_CONFORMANCE, "Server error"),
     # 4. a wrong createDisposition default for sendMessage

@@ -42,9 +42,9 @@ BRANCHES = [
     ("POST /rest/login", 401, "Invalid userkey or password."),
     ("POST /rest/push/sendInstant", 200, "Success"),
     ("POST /rest/push/sendInstant", 400, None),
-    ("POST /rest/push/sendInstant", 401, "Not authenticated. The request lacks valid authentication credentials."),
-    ("POST /rest/push/sendInstant", 403, ("Forbidden. The API user is not authorized to use this endpoint or lacks "
-                                          "the required Push.Manage permission.")),
+    ("POST /rest/push/sendInstant", 401, "Not authenticated. Please re-login."),
+    ("POST /rest/push/sendInstant", 403,
+     "The operation is not allowed. Your api user is not authorized to use this api."),
     ("POST /rest/push/sendInstant", 404, None),
     ("GET /rest/push/sendInstant", 200, None),
     ("GET /rest/push/sendInstant", 404, None),

@@ -35,8 +35,8 @@ CONTENT = {"title": "Hello", "message": "A message"}
 LOCKING_TEXT = "Request failed due to concurrent requests to the same profile ID"
 DEV_MODE_TEXT = "Per device rate limit exceeded."
 LP_BUCKET_TEXT = "Too many requests."
-DE_CONCURRENCY_TEXT = "Too many requests. The concurrent request limit has been exceeded."
-DE_BUCKET_TEXT = "Too many requests. The request rate limit has been exceeded."
+DE_CONCURRENCY_TEXT = "Too Many Requests"  # SendInstantPush's own 429 text (seed 001)
+DE_BUCKET_TEXT = "Too Many Requests"
 BUILT_IN_LIMITS = {"leanplum-device-locking", "leanplum-dev-mode-rate", "leanplum-multi-size", "dengage-concurrency"}
 
 

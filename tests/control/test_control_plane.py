@@ -211,7 +211,7 @@ def test_a_bad_fixtures_document_is_refused_and_the_world_stays(control, restore
         control.load_fixtures(_as(form, bad, tmp_path))
 
     assert refused.value.status == 400
-    assert "leanplum.apps[0]: 'productionKey' is a required property" in refused.value.message
+    assert "leanplum.apps[0].productionKey: is required" in refused.value.message
     assert ids(control.leanplum_apps()) == [APP]
     assert control.leanplum_user(APP, "keeper")["id"] == "keeper", "nothing was reset"
 
@@ -418,13 +418,13 @@ UNKNOWN_APP = "00000000-0000-4000-8000-000000000000"
 
 @pytest.mark.parametrize(("kind", "record", "place"), [
     ("contacts", {"key": "z", "devices": [{"id": "q", "applicationId": MOBILE_APP, "platform": "ios"}]},
-     "devices[0]"),
+     "devices[0].token"),
     ("contacts", {"key": "z", "devices": [{"id": "q", "applicationId": UNKNOWN_APP, "platform": "ios",
                                            "token": "d4" * 32}]}, "devices[0].applicationId"),
     ("templates", {"id": "not-a-uuid", "content": {"title": "t", "message": "m"}}, "id"),
     ("segments", {"id": NEW_SEGMENT, "rule": [{"field": "tier", "equals": "gold", "in": ["x"]}]}, "rule[0]"),
-    ("tables", {"id": NEW_TABLE}, "body"),
-    ("device", {"id": "q", "applicationId": MOBILE_APP, "platform": "ios"}, "body"),
+    ("tables", {"id": NEW_TABLE}, "contacts"),
+    ("device", {"id": "q", "applicationId": MOBILE_APP, "platform": "ios"}, "token"),
     ("device", {"id": "q", "applicationId": UNKNOWN_APP, "platform": "ios", "token": "d4" * 32}, "applicationId"),
 ], ids=["contact-token", "contact-application", "template-id", "segment-rule", "table-contacts",
         "device-token", "device-application"])

@@ -33,10 +33,14 @@ JOHN_FIREFOX = ("john", "john-firefox", "webpush")
 ELIF_CHROME = ("elif", "elif-chrome", "webpush")
 EVERYONE = {AYSE_IPHONE, JOHN_ANDROID, JOHN_FIREFOX, ELIF_CHROME}
 
-NOT_AUTHENTICATED = "Not authenticated. The request lacks valid authentication credentials."
-FORBIDDEN = ("Forbidden. The API user is not authorized to use this endpoint or lacks the "
-             "required Push.Manage permission.")
-TOO_MANY_REQUESTS = "Too many requests. The concurrent request limit has been exceeded."
+# SendInstantPush's own texts (seed 001, "Responses"), byte for byte
+NOT_AUTHENTICATED = "Not authenticated. Please re-login."
+FORBIDDEN = "The operation is not allowed. Your api user is not authorized to use this api."
+TEMPLATE_NOT_FOUND = "The template id you have set not found."
+TOO_MANY_REQUESTS = "Too Many Requests"
+# the report's (assumed: the sibling SendTransactionalPush's)
+REPORT_NOT_AUTHENTICATED = "Not authenticated. The request lacks valid authentication credentials."
+REPORT_TOO_MANY_REQUESTS = "Too many requests. The concurrent request limit has been exceeded."
 
 CONTENT = {"title": "Hello", "message": "A message"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

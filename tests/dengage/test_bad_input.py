@@ -60,7 +60,7 @@ def test_body_over_the_limit_is_413(tmp_path):
     with TestClient(create_app(fake)) as client:
         token = login(client)
         big = send(client, token, {"content": {"title": "t", "message": "x" * 2000}})
-        assert "limit 1024" in error(big, 413)["message"]
+        assert error(big, 413)["message"] == "Request body too large: over 1024 bytes."
         assert fake.deliveries.find() == [] and sends(fake) == 0
         big_login = client.post("/rest/login", json={"userkey": USERKEY, "password": "p" * 2000})
         error(big_login, 413)
@@ -77,7 +77,6 @@ def test_body_over_the_limit_is_413(tmp_path):
         ({"applicationIds": ["mobile"]}, "applicationIds[0]"),
         ({"segmentId": "gold"}, "segmentId"),
         ({"segmentId": 5}, "segmentId"),
-        ({"segmentId": None}, "segmentId"),
         ({"tableId": [BETA_TABLE]}, "tableId"),
         ({"trackingId": 12345}, "trackingId"),
         ({"useOnlyEngagedTokens": "true"}, "useOnlyEngagedTokens"),

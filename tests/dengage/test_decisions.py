@@ -15,9 +15,9 @@ from starlette.testclient import TestClient
 from pushfake import Fake, ManualClock, create_app
 from tests.dengage.helpers import (
     AYSE_IPHONE, BETA_TABLE, CONTENT, ELIF_CHROME, EVERYONE, FORBIDDEN, GOLD_SEGMENT, JOHN_ANDROID,
-    JOHN_FIREFOX, MOBILE_APP, NOT_AUTHENTICATED, PASSWORD, READONLY, SALE_TEMPLATE, SEND_PATH,
-    SHIPPED_TEMPLATE, TOO_MANY_REQUESTS, UNKNOWN_ID, USERKEY, WEB_APP, bearer, error, field_error,
-    login, reached, report, send, sends, tracking_id, world,
+    JOHN_FIREFOX, MOBILE_APP, NOT_AUTHENTICATED, PASSWORD, READONLY, REPORT_NOT_AUTHENTICATED, SALE_TEMPLATE,
+    SEND_PATH, SHIPPED_TEMPLATE, TEMPLATE_NOT_FOUND, TOO_MANY_REQUESTS, UNKNOWN_ID, USERKEY, WEB_APP, bearer, error,
+    field_error, login, reached, report, send, sends, tracking_id, world,
 )
 
 # --- login -------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_expired_token_is_401(client, fake):
     response = send(client, token, {"content": CONTENT})
     assert error(response, 401)["message"] == NOT_AUTHENTICATED
     report_response = client.get(SEND_PATH, params={"trackingId": UNKNOWN_ID}, headers=bearer(token))
-    assert error(report_response, 401)["message"] == NOT_AUTHENTICATED
+    assert error(report_response, 401)["message"] == REPORT_NOT_AUTHENTICATED
     assert sends(fake) == 1
 
 
@@ -154,9 +154,9 @@ def test_neither_segment_nor_table_reaches_every_reachable_token_of_the_applicat
 
 
 def test_fields_the_spec_does_not_list_are_ignored_not_refused(client, fake):
-    """Assumed (spec): a body carrying SendTransactionalPush's `contactKey` is not narrowed to
-    that contact, and not refused either."""
-    response = send(client, login(client), {"content": CONTENT, "contactKey": "ayse", "sound": "default"})
+    """Assumed (spec): a field the spec does not list changes nothing (contactKey is the exception,
+    see test_fidelity)."""
+    response = send(client, login(client), {"content": CONTENT, "sound": "default", "badge": 3})
     assert reached(fake, tracking_id(response)) == EVERYONE
 
 
@@ -180,7 +180,7 @@ def test_require_application_ids_setting_makes_a_missing_list_a_400(tmp_path):
 
 def test_unknown_template_is_404(client, fake):
     response = send(client, login(client), {"content": {"templateId": UNKNOWN_ID}})
-    assert UNKNOWN_ID in error(response, 404)["message"]
+    assert error(response, 404)["message"] == TEMPLATE_NOT_FOUND  # seed 001's text
     assert fake.deliveries.find() == [] and sends(fake) == 0
 
 

@@ -17,6 +17,7 @@ from pushfake import Fake, ManualClock, create_app
 from pushfake.core.deliveries import Delivery
 from pushfake.core.resources import default_fixtures
 from pushfake.gateway import PLATFORMS
+from pushfake.leanplum.errors import CATALOGUE as LEANPLUM_ERRORS
 from tests.dengage import helpers as dg
 from tests.leanplum.helpers import APP, element, post
 
@@ -25,7 +26,7 @@ START = 1_767_225_600.0  # where a ManualClock starts: 2026-01-01T00:00:00Z
 # The default world's Leanplum user and device on each platform (one device each).
 LEANPLUM_USER = {"apns": "alice", "fcm": "bob", "webpush": "carol"}
 LEANPLUM_DEVICE = {"apns": "alice-iphone", "fcm": "bob-pixel", "webpush": "carol-chrome"}
-NO_PUSH_DEVICE = "The user has no device with a push token; message not sent."
+NO_PUSH_DEVICE = LEANPLUM_ERRORS.text("no-push-device")  # the catalogue's text: one home for it
 
 
 def outcome_cases(kind: str) -> list[Any]:

@@ -43,7 +43,7 @@ def test_body_over_the_limit_is_413(tmp_path):
     with TestClient(create_app(fake)) as c:
         response = c.post("/api?action=start", json={**CREDS, "userId": "big", "info": "x" * 4096})
     assert response.status_code == 413
-    assert "limit 2048" in error_message(response)
+    assert error_message(response) == "Request body too large: over 2048 bytes."
     assert fake.leanplum.user(APP, "big") is None
 
 

@@ -5,7 +5,9 @@ a fuzzed value cannot slip past:
 
 - Leanplum: only the actions of the spec (and made-up names starting `pushfakeContract`, for the
   unknown-action check); every user and device id the suite's own (`<prefix>-...`); no push
-  token registered; every action but `sendMessage` in development mode; `sendMessage` only to ids made to be absent
+  token registered; every action but `sendMessage` in development mode (`sendMessage` never succeeds
+  there: the development key is refused for it, and devMode with the production key, so the checks
+  that need a send to reach a user say they are not checkable); `sendMessage` only to ids made to be absent
   (`<prefix>-absent-...`, the skip path), or to the one test user, device and message the run was
   given.
 - D·engage: login, reading a send report, and sends whose audience is the table or segment the

@@ -1,7 +1,9 @@
 """The control plane's routes (openapi/control.yaml): thin handlers over `Fake`'s Python API.
 
-Request bodies are checked against the control spec's schemas; every error is
-`{"error": {"status", "message"}}`.
+Request bodies are read by `core.decoding.parse_json` (bounded nesting, no lone surrogates,
+no numbers out of range) and checked against the control spec's schemas; every error is
+`{"error": {"status", "message"}}`. A refused request changes nothing: each handler checks all
+it was given (times included) before it touches the fake.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from pushfake.control.views import (
     delivery_view,
     filters,
     journal_query,
+    shown,
 )
 from pushfake.core.admin import AdminError, view
-from pushfake.core.clock import SystemClock
-from pushfake.core.fixtures import FixtureError, check_fixtures, parse_fixtures
+from pushfake.core.clock import SystemClock, TimeOutOfRange, checked_step, checked_time
+from pushfake.core.decoding import JsonProblem, parse_json
+from pushfake.core.fixtures import FixtureError, check_fixtures, check_part, parse_fixtures
 from pushfake.core.spec import ApiSpec, SchemaValidator
 from pushfake.dengage import admin as dengage_admin
 from pushfake.fake import Fake
@@ -41,7 +45,27 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 
 
 def ok(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":")), status, media_type="application/json")
+    # backslashreplace: a lone surrogate that reached a record some other way goes out as its
+    # JSON escape (the text is JSON, so the escape is exactly what ensure_ascii would write)
+    text = json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":"))
+    return Response(text.encode("utf-8", "backslashreplace"), status, media_type="application/json")
+
+
+def parsed(raw: bytes | str, what: str = "the body") -> Any:
+    """`raw` as JSON read by `parse_json`; AdminError 400 in the control plane's words."""
+    try:
+        return parse_json(raw)
+    except JsonProblem as exc:
+        raise AdminError(400, f"{what} {exc.plain}") from None
+
+
+def moment(value: Any, now: float, name: str = "now") -> float:
+    """A time from the control plane (epoch seconds, ISO 8601, '+30s'), checked to be one the
+    clock can stand at; AdminError 400 naming the field."""
+    try:
+        return checked_time(when(value, now))
+    except (ValueError, OverflowError) as exc:
+        raise AdminError(400, f"{name}: {exc}") from None
 
 
 def error_response(status: int, message: str) -> Response:
@@ -69,14 +93,11 @@ async def json_body(request: Request, operation_id: str, required: bool = True) 
         if required:
             raise AdminError(400, "a JSON body is required")
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise AdminError(400, f"the body is not JSON: {exc}") from None
+    body = parsed(raw)
     validator = _body_validator(operation_id)
     problem = validator.problem(body) if validator is not None else None
     if problem is not None:
-        raise AdminError(400, f"{problem.location or 'body'}: {problem.detail}")
+        raise AdminError(400, f"{problem.location or 'body'}: {problem.plain or problem.detail}")
     return body
 
 
@@ -93,13 +114,13 @@ def routes(fake: Fake) -> list[BaseRoute]:
 
     async def reset(request: Request) -> Any:
         body = await json_body(request, "reset", required=False)
-        try:
-            now = when(body["now"], fake.clock.now()) if "now" in body else None
-        except ValueError as exc:
-            raise AdminError(400, f"now: {exc}") from None
+        now = moment(body["now"], fake.clock.now()) if "now" in body else None
         fake.reset(keep_config=bool(body.get("keepConfig", False)), seed=body.get("seed"),
                    restart_clock=bool(body.get("restartClock", False)), now=now)
         return {"ok": True}
+
+    async def stats(request: Request) -> Any:
+        return fake.stats()
 
     async def failures(request: Request) -> Any:
         if request.method == "DELETE":
@@ -114,12 +135,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
             if media in YAML_TYPES:
                 document = parse_fixtures("fixtures", raw)
             else:
-                try:
-                    document = check_fixtures("fixtures", json.loads(raw))
-                except ValueError as exc:
-                    if isinstance(exc, FixtureError):
-                        raise
-                    raise AdminError(400, f"the body is not JSON (send YAML as application/yaml): {exc}") from None
+                document = check_fixtures("fixtures", parsed(raw, "the body (send YAML as application/yaml)"))
             fake.load_fixtures(document, label="fixtures (control plane)")
         except FixtureError as exc:
             raise AdminError(400, str(exc)) from None
@@ -131,6 +147,10 @@ def routes(fake: Fake) -> list[BaseRoute]:
     async def set_gateway(request: Request) -> Any:
         body = await json_body(request, "setGateway")
         try:
+            try:
+                check_part("gateway", body)  # the fixtures schema first: types and bounds, then the gateway's rules
+            except ValueError as exc:
+                raise ValueError(f".{exc}" if not str(exc).startswith("body") else str(exc)[4:]) from None
             fake.gateway.replace_settings(body)
         except ValueError as exc:
             raise AdminError(400, f"gateway{exc}" if str(exc).startswith((".", ":")) else f"gateway: {exc}") from None
@@ -154,7 +174,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
         leanplum_admin.app_of(lp, app)
         user = lp.user(app, user_id)
         if user is None:
-            raise AdminError(404, f"no user {user_id!r} in app {app!r}")
+            raise AdminError(404, f"no user {shown(user_id)} in app {shown(app)}")
         return leanplum_admin.user_view(lp, app, user)
 
     async def leanplum_devices(request: Request) -> Any:
@@ -177,7 +197,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
     async def dengage_records(request: Request) -> Any:
         account_id, kind = request.path_params["account"], request.path_params["kind"]
         if kind not in ("contacts", "templates", "segments", "tables"):
-            raise AdminError(404, f"no such D·engage records: {kind!r}")
+            raise AdminError(404, f"no such D·engage records: {shown(kind)}")
         account = dengage_admin.account_of(de, account_id)
         if request.method == "POST":
             body = await json_body(request, "createDengageRecord")
@@ -194,7 +214,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
         dengage_admin.account_of(de, account_id)
         contact = de.contacts(account_id).get(key)
         if contact is None:
-            raise AdminError(404, f"no contact {key!r} in account {account_id!r}")
+            raise AdminError(404, f"no contact {shown(key)} in account {shown(account_id)}")
         return dengage_admin.contact_view(de, account_id, contact)
 
     async def dengage_devices(request: Request) -> Any:
@@ -213,14 +233,14 @@ def routes(fake: Fake) -> list[BaseRoute]:
     async def delivery(request: Request) -> Any:
         found = fake.deliveries.get(request.path_params["id"])
         if found is None:
-            raise AdminError(404, f"no delivery {request.path_params['id']!r}")
+            raise AdminError(404, f"no delivery {shown(request.path_params['id'])}")
         return delivery_view(found)
 
     async def engage(request: Request) -> Any:
         delivery_id = request.path_params["id"]
         body = await json_body(request, "engageDelivery", required=False)
         if fake.deliveries.get(delivery_id) is None:
-            raise AdminError(404, f"no delivery {delivery_id!r}")
+            raise AdminError(404, f"no delivery {shown(delivery_id)}")
         try:
             return delivery_view(fake.engage(delivery_id, body.get("kind", "open")))
         except ValueError as exc:
@@ -239,15 +259,20 @@ def routes(fake: Fake) -> list[BaseRoute]:
     async def get_clock(request: Request) -> Any:
         if request.method == "PUT":
             body = await json_body(request, "setClock")
+            target = moment(body["now"], fake.clock.now())
             try:
-                fake.set_time(when(body["now"], fake.clock.now()))
+                fake.set_time(target)
             except ValueError as exc:
                 raise AdminError(400, f"now: {exc}") from None
         return clock()
 
     async def advance(request: Request) -> Any:
         body = await json_body(request, "advanceClock")
-        fake.advance(float(body["seconds"]))
+        try:
+            checked_step(fake.clock.now(), body["seconds"])
+        except TimeOutOfRange as exc:
+            raise AdminError(400, f"seconds: {exc}") from None
+        fake.advance(body["seconds"])
         return clock()
 
     async def settle(request: Request) -> Any:
@@ -309,6 +334,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
 
     table: list[tuple[str, Handler, list[str]]] = [
         ("/health", health, ["GET"]),
+        ("/stats", stats, ["GET"]),
         ("/reset", reset, ["POST"]),
         ("/failures", failures, ["GET", "DELETE"]),
         ("/fixtures", load_fixtures, ["PUT"]),
@@ -367,7 +393,7 @@ def _book_routes(name: str, what: str, book: Any, listing: Callable[[], list[Any
         item_id = request.path_params["id"]
         found = book.get(item_id)
         if found is None:
-            raise AdminError(404, f"no {what} {item_id!r}")
+            raise AdminError(404, f"no {what} {shown(item_id)}")
         if request.method == "DELETE":
             book.remove(item_id)
             return {"ok": True}
@@ -383,6 +409,8 @@ def _endpoint(handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Res
             result = await handler(request)
         except AdminError as exc:
             return error_response(exc.status, exc.message)
+        except FixtureError as exc:  # a record in its fixtures form that describes an impossible world
+            return error_response(400, str(exc))
         if isinstance(result, tuple):
             status, body = result
             return ok(body, status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -44,6 +45,16 @@ def clock_view(clock: Clock) -> dict[str, Any]:
     return {"now": now, "iso": iso(now), "frozen": bool(getattr(clock, "frozen", True)), "kind": kind}
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """A client's value quoted in an error message, cut short: plain text in single quotes,
+    anything else as JSON (never a Python repr: `true`, not `True`)."""
+    if isinstance(value, str) and value.isprintable() and "'" not in value:  # surrogates are not printable
+        text = f"'{value}'"
+    else:
+        text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
+
 def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, with_limit: bool) -> dict[str, Any]:
     """Typed filters from query parameters (or a wait call's `filter`); 400 on an unknown name
     or a value of the wrong type."""
@@ -51,17 +62,17 @@ def filters(raw: dict[str, Any], allowed: dict[str, Callable[[str], Any]], *, wi
     out: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in names:
-            raise AdminError(400, f"unknown filter {name!r}; filters are {', '.join(sorted(names))}")
+            raise AdminError(400, f"unknown filter {shown(name)}; filters are {', '.join(sorted(names))}")
         kind = int if name == "limit" else allowed[name]
         try:
             if isinstance(value, bool | dict | list):
                 raise TypeError(name)
             out[name] = kind(value)
         except (TypeError, ValueError):
-            raise AdminError(400, f"filter {name!r}: {value!r} is not {'a number' if kind is not str else 'text'}") \
+            raise AdminError(400, f"filter {shown(name)}: {shown(value)} is not {'a number' if kind is not str else 'text'}") \
                 from None
         if isinstance(out[name], float) and not math.isfinite(out[name]):
-            raise AdminError(400, f"filter {name!r}: {value!r} is not a finite number")
+            raise AdminError(400, f"filter {shown(name)}: {shown(value)} is not a finite number")
     if with_limit and out.get("limit", 1) < 1:
         raise AdminError(400, "filter 'limit' must be >= 1")
     return out

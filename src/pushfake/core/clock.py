@@ -4,15 +4,63 @@
 in another process can pin a live server's time through the control plane. `ManualClock` only
 moves when told to, and its `sleep` returns at once after advancing, so simulated waits never
 cost real time.
+
+Both hold their time between the epoch and the last second of the year 9999 (`checked_time`,
+`checked_step`): a time beyond is refused before the clock moves, and a running clock set near
+the end stops there, so every date the fake formats from it stays one a date can name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+EARLIEST = 0.0  # 1970-01-01T00:00:00Z: no clock of the fake is set before the epoch
+LATEST = 253_402_300_799.0  # 9999-12-31T23:59:59Z: the last moment an ISO 8601 date-time can name
+
+
+class TimeOutOfRange(ValueError):
+    """A time (or a step of the clock) the fake cannot hold: not a finite number, before the
+    epoch or past the year 9999. Raised before anything moves."""
+
+
+def checked_time(when: float) -> float:
+    """`when` as epoch seconds if the clock may stand there; TimeOutOfRange if not.
+
+    Every clock, the journal, the inbox and the vendors' date fields format the time as a
+    date; a time no date can name would break each of them later, far from its cause."""
+    try:
+        value = float(when)
+    except (OverflowError, TypeError, ValueError):
+        raise TimeOutOfRange(f"{when!r} is not a time between 1970 and the year 9999") from None
+    if not math.isfinite(value) or not EARLIEST <= value <= LATEST:
+        raise TimeOutOfRange(f"{_short(when)} is not a time between 1970 and the year 9999")
+    return value
+
+
+def checked_step(now: float, seconds: float) -> float:
+    """Where the clock lands after moving on `seconds` from `now`; TimeOutOfRange (for a step
+    that is negative, not finite, or lands past the year 9999) before anything moves."""
+    try:
+        step = float(seconds)
+    except (OverflowError, TypeError, ValueError):
+        raise TimeOutOfRange("the clock can move on by a finite number of seconds only") from None
+    if not math.isfinite(step):
+        raise TimeOutOfRange("the clock can move on by a finite number of seconds only")
+    if step < 0:
+        raise TimeOutOfRange("a clock cannot go backwards")
+    if now + step > LATEST:
+        raise TimeOutOfRange(f"moving on {_short(seconds)} seconds would pass the year 9999")
+    return now + step
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 class Clock(Protocol):
@@ -43,7 +91,11 @@ class SystemClock:
 
     def now(self) -> float:
         frozen = self._frozen_at
-        return frozen if frozen is not None else time.time() + self._offset
+        return frozen if frozen is not None else self._running()
+
+    def _running(self) -> float:
+        # a clock set near the end of the year 9999 and left running stops there
+        return min(time.time() + self._offset, LATEST)
 
     @property
     def frozen(self) -> bool:
@@ -57,7 +109,7 @@ class SystemClock:
     def freeze(self) -> None:
         with self._lock:
             if self._frozen_at is None:
-                self._frozen_at = time.time() + self._offset
+                self._frozen_at = self._running()
         self._changed()
 
     def unfreeze(self) -> None:
@@ -69,19 +121,20 @@ class SystemClock:
         self._changed()
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
-        self.set(self.now() + seconds)
+        self.set(checked_step(self.now(), seconds))
 
     def restart(self, at: float | None = None) -> None:
         """Run again, unfrozen, from `at` (which may be in the past) or from real time: a reset
         takes back whatever a test did to the clock."""
+        if at is not None:
+            at = checked_time(at)
         with self._lock:
             self._frozen_at = None
             self._offset = 0.0 if at is None else float(at) - time.time()
         self._changed()
 
     def set(self, when: float) -> None:
+        when = checked_time(when)
         with self._lock:
             if when < self.now():
                 raise ValueError("a clock cannot go backwards")
@@ -117,22 +170,21 @@ class ManualClock:
     frozen = True
 
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self.start = float(start)
+        self.start = checked_time(start)
         self._now = self.start
 
     def restart(self, at: float | None = None) -> None:
         """Back to `at` (or the start time): the one way this clock goes backwards, for a reset."""
-        self._now = self.start if at is None else float(at)
+        self._now = self.start if at is None else checked_time(at)
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
-        self._now += seconds
+        self._now = checked_step(self._now, seconds)
 
     def set(self, when: float) -> None:
+        when = checked_time(when)
         if when < self._now:
             raise ValueError("a clock cannot go backwards")
         self._now = float(when)

@@ -1,23 +1,43 @@
 """Normalising loose wire values, driven by the spec.
 
 A spec schema component that carries `x-pushfake-coerce: <kind>` says how a value that
-passed it is normalised (e.g. "true" -> True, "12" -> 12, JSON text -> object). `coercers_for`
-walks an operation's parameter schema once and returns {parameter: function}.
+passed it is normalised (e.g. "true" -> True, "12" -> 12, "1001.0" -> 1001, JSON text ->
+object). `coercers_for` walks an operation's parameter schema once and returns
+{parameter: function}.
+
+A coercer never lets Python's wording out: a value it cannot normalise (a number past what a
+float holds, JSON text nested too deep) raises `CoercionError` with the parameter's name and
+what is wrong in plain words, which the vendor puts into its own error style. JSON text is read
+with `core.decoding.parse_json`, the one reader for anything a client sends.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable
 from typing import Any
 
+from pushfake.core.decoding import JsonProblem, parse_json
 from pushfake.core.spec import ApiSpec
 
 Coercer = Callable[[Any], Any]
 
+# What a JSON-text problem (a `core.decoding` catalogue key) means for one parameter, in plain words.
+_JSON_PROBLEMS = {
+    "json-too-deep": "nests objects or arrays too deeply",
+    "json-lone-surrogate": "holds text that is not valid Unicode",
+    "json-number-out-of-range": "holds a number out of range",
+}
+
 
 class CoercionError(ValueError):
-    """A value passed the schema but cannot be normalised (e.g. JSON text that is not JSON)."""
+    """A value passed the schema but cannot be normalised. `name` is the parameter (set by
+    `coerce_params`), `detail` what is wrong in plain words ("must be a number")."""
+
+    def __init__(self, detail: str, name: str = "") -> None:
+        super().__init__(f"'{name}' {detail}" if name else detail)
+        self.name = name
+        self.detail = detail
 
 
 def _boolean(value: Any) -> bool:
@@ -25,26 +45,59 @@ def _boolean(value: Any) -> bool:
 
 
 def _number(value: Any) -> float:
-    return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise CoercionError("must be a number") from None
+    if not math.isfinite(number):
+        raise CoercionError("is out of range")
+    return number
 
 
-def _integer(value: Any) -> int:
-    return int(value)
+def _whole(value: Any) -> int:
+    """An integer from an int, a float with no fraction (1001.0) or digits with an optional
+    fraction of zeros ("-18000.0"): whatever a client's number type wrote for a whole number."""
+    if isinstance(value, bool):
+        raise CoercionError("must be a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise CoercionError("must be a whole number")
+        return int(value)
+    text = str(value).strip()
+    whole, _, fraction = text.partition(".")
+    if fraction.strip("0") or len(whole.lstrip("-")) > 19:
+        raise CoercionError("must be a whole number")
+    try:
+        return int(whole)
+    except ValueError:
+        raise CoercionError("must be a whole number") from None
+
+
+def _integer_text(value: Any) -> str:
+    """A numeric id (a message id) as the decimal text of the whole number it is."""
+    return str(_whole(value))
 
 
 def _id(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    """A user or device id: text as sent; a number as its decimal text (123 and 123.0 alike)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _json(kind: type, label: str) -> Coercer:
     def coerce(value: Any) -> Any:
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except ValueError:
-                raise CoercionError(f"is not valid JSON ({label} expected)") from None
+                value = parse_json(value)
+            except JsonProblem as exc:
+                raise CoercionError(_JSON_PROBLEMS.get(exc.key, f"is not JSON text of {label}")) from None
         if not isinstance(value, kind):
-            raise CoercionError(f"must be a JSON {label}")
+            raise CoercionError(f"must be {label} (or the JSON text of one)")
         return value
 
     return coerce
@@ -57,10 +110,11 @@ def _text(value: Any) -> Any:
 COERCERS: dict[str, Coercer] = {
     "boolean": _boolean,
     "number": _number,
-    "integer": _integer,
+    "integer": _whole,
+    "integer-text": _integer_text,
     "id": _id,
-    "json-object": _json(dict, "object"),
-    "json-array": _json(list, "array"),
+    "json-object": _json(dict, "an object"),
+    "json-array": _json(list, "a list"),
     "text": _text,
 }
 
@@ -95,15 +149,18 @@ def _coerce_kind(spec: ApiSpec, prop: Any) -> str | None:
     return None
 
 
+def without_nulls(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` without the parameters sent as null: clients serialise an absent optional as null."""
+    return {key: value for key, value in params.items() if value is not None}
+
+
 def coerce_params(params: dict[str, Any], coercers: dict[str, Coercer]) -> dict[str, Any]:
     """A copy of `params` with nulls dropped and every known parameter normalised.
 
-    Raises `CoercionError` with the parameter name as `args[0]`'s prefix on failure.
+    Raises `CoercionError` naming the parameter on failure.
     """
     out: dict[str, Any] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
+    for key, value in without_nulls(params).items():
         coerce = coercers.get(key)
         if coerce is None:
             out[key] = value
@@ -111,5 +168,5 @@ def coerce_params(params: dict[str, Any], coercers: dict[str, Coercer]) -> dict[
         try:
             out[key] = coerce(value)
         except CoercionError as exc:
-            raise CoercionError(f"'{key}' {exc}") from None
+            raise CoercionError(exc.detail, key) from None
     return out

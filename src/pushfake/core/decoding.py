@@ -48,6 +48,22 @@ class JsonProblem(ValueError):
         self.key = key
         self.fields = fields
 
+    @property
+    def plain(self) -> str:
+        """What is wrong in pushfake's own words, the end of a sentence: 'is not UTF-8 text'."""
+        return _PLAIN[self.key].format(**self.fields)
+
+
+# pushfake's own words for each problem (the control plane and the fixtures loader, which have
+# no vendor to speak for): the end of a sentence whose subject is the body or the file.
+_PLAIN = {
+    "body-not-json": "is not JSON (line {line}, column {column})",
+    "body-not-utf8": "is not UTF-8 text",
+    "json-too-deep": "nests objects or arrays more than {depth} levels deep",
+    "json-lone-surrogate": "holds text that is not valid Unicode (a lone surrogate escape)",
+    "json-number-out-of-range": "holds a number out of range (beyond a 64-bit integer or a double, NaN or Infinity)",
+}
+
 
 def _refuse_constant(name: str) -> Any:
     raise JsonProblem("json-number-out-of-range")
@@ -102,8 +118,8 @@ def check_json_value(value: Any) -> None:
                 stack.extend((item, depth + 1) for item in node)
 
 
-def _check_text(text: str) -> None:
-    if not text.isascii():
+def _check_text(text: Any) -> None:
+    if isinstance(text, str) and not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:

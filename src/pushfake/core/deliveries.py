@@ -1,7 +1,9 @@
 """Deliveries: one canonical record per push that would reach one device.
 
 Vendors create deliveries while answering a send (state `queued`) and hand them to the
-delivery queue *after* the response has gone out, as the real services do. The simulated
+delivery queue *after* the response has gone out, as the real services do. The queue keeps the
+newest `bound` deliveries (`core.retention`): the oldest are dropped and counted, and the
+gateway, which holds the records it is working on, finishes them without storing them again. The simulated
 device gateway (`pushfake.gateway`) attaches as the consumer and moves them on: `sending`,
 `retrying`, then `delivered` or `failed`. Views (a device's inbox, a send, a user) are queries
 over these records, never copies.
@@ -15,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pushfake.core.changes import Changes
 from pushfake.core.clock import Clock
+from pushfake.core.retention import DEFAULT_BOUNDS, Kept
 from pushfake.core.rng import SeededRandom
 from pushfake.core.store import Store
 from pushfake.core.tokens import TokenRegistry
@@ -95,6 +98,7 @@ class DeliveryQueue:
         self._consumer: Consumer | None = None
         self.tokens = TokenRegistry(store)  # tokens a gateway rejected; sends skip them
         self.changes = Changes()  # wakes whoever long-polls for a delivery
+        self.kept = Kept(DEFAULT_BOUNDS["deliveries"])
 
     def new_ids(self, count: int) -> list[str]:
         return self._rng.uuid4s(count)
@@ -102,15 +106,23 @@ class DeliveryQueue:
     def record(self, *deliveries: Delivery) -> None:
         """Store `deliveries` as queued (not yet handed off), all at this moment."""
         step = ("queued", self._clock.now(), None)
+        table, kept = self._table, self.kept
         for delivery in deliveries:
             delivery.timeline = (*delivery.timeline, step)
-            self._table.put(delivery.id, delivery)
+            table.put(delivery.id, delivery)
+            for old in kept.add(delivery.id):
+                table.delete(old)
         self.changes.notify()
 
     def save(self, delivery: Delivery) -> None:
-        """Write back a delivery whose timeline moved on (the gateway's answers)."""
-        self._table.put(delivery.id, delivery)
+        """Write back a delivery whose timeline moved on (the gateway's answers); one dropped
+        to keep the bound stays dropped."""
+        if delivery.id in self._table:
+            self._table.put(delivery.id, delivery)
         self.changes.notify()
+
+    def stats(self) -> dict[str, int]:
+        return {**self.kept.stats(), "held": len(self._table)}
 
     def hand_off_now(self, ids: Iterable[str]) -> None:
         """Give recorded deliveries to the consumer (for work that runs outside a request)."""

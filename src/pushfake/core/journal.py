@@ -1,9 +1,14 @@
 """The request journal: every vendor request and the answer it got, newest kept, oldest dropped.
 
-Bounded by a number of entries (a `deque` with `maxlen`), so a server under a million requests
-keeps a flat memory footprint. An entry keeps parameters, body and answer as bytes, decoded
-only when read: bytes are invisible to the garbage collector, while ten thousand entries of
-decoded dicts made every full collection walk them (pauses of tens of milliseconds under load).
+Bounded twice, so a server under a million requests keeps a flat memory footprint whatever it
+is sent: by a number of entries (`size`), and by the bytes they hold (`max_bytes`). Each entry
+keeps at most `body_bytes` of its body, of its answer and of its parameters' JSON, with their
+true lengths: ten thousand 1 MB requests would otherwise keep about 19 GB (body, parameters and
+answer each). A request of ordinary size is kept whole.
+
+An entry keeps parameters, body and answer as bytes, decoded only when read: bytes are
+invisible to the garbage collector, while ten thousand entries of decoded dicts made every full
+collection walk them (pauses of tens of milliseconds under load).
 """
 
 from __future__ import annotations
@@ -17,8 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pushfake.core.changes import Changes
+from pushfake.core.decoding import parse_json
 
 DEFAULT_SIZE = 10_000
+DEFAULT_BYTES = 64 * 1024 * 1024  # all entries together; ten thousand ordinary requests take ~15 MB
+DEFAULT_BODY_BYTES = 64 * 1024  # of each body, answer and parameters: ordinary requests are a few KB
+ENTRY_OVERHEAD = 512  # what an entry costs besides its bytes (the object, its strings), for the bound
+_LONG_TEXT = 256  # a parameter cut to fit keeps this many characters
 
 
 @dataclass(slots=True)
@@ -39,15 +49,29 @@ class Entry:
     limit: str | None = None  # the id of the rate limit that refused the request
     duration_ms: float = 0.0
     items: tuple[str, ...] = field(default=())  # a Leanplum multi's actions, in order
+    # True lengths; set when the journal keeps the entry (`body` / `response` / `params` may be cut)
+    body_size: int = 0
+    response_size: int = 0
+    params_size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq, "at": self.at, "vendor": self.vendor, "method": self.method,
             "path": self.path, "operation": self.operation, "app": self.app, "user": self.user,
-            "params": json.loads(self.params), "body": _decoded(self.body), "status": self.status,
-            "response": _decoded(self.response), "fault": self.fault, "limit": self.limit,
+            "params": json.loads(self.params), "body": _shown(self.body, self.body_size), "status": self.status,
+            "response": _shown(self.response, self.response_size), "fault": self.fault, "limit": self.limit,
             "durationMs": round(self.duration_ms, 3), "items": list(self.items),
+            "bodyBytes": self.body_size, "responseBytes": self.response_size,
+            "truncated": [name for name, kept, size in (("params", self.params, self.params_size),
+                                                         ("body", self.body, self.body_size),
+                                                         ("response", self.response, self.response_size))
+                          if len(kept or b"") < size],
         }
+
+    @property
+    def weight(self) -> int:
+        """What the entry counts against the journal's byte bound."""
+        return ENTRY_OVERHEAD + len(self.params) + len(self.body or b"") + len(self.response or b"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,25 +100,52 @@ class Query:
 
 
 class Journal:
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    """`size` entries at most, holding `max_bytes` at most (the newest entry is always kept),
+    each with at most `body_bytes` of its body, answer and parameters."""
+
+    def __init__(self, size: int = DEFAULT_SIZE, *, max_bytes: int = DEFAULT_BYTES,
+                 body_bytes: int = DEFAULT_BODY_BYTES) -> None:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
-        self._entries: deque[Entry] = deque(maxlen=_checked(size))
+        self._entries: deque[Entry] = deque()
+        self._size = _checked("size", size)
+        self.max_bytes = _checked("byte bound", max_bytes)
+        self.body_bytes = _checked("body bound", body_bytes)
+        self.bytes = 0  # what the entries held weigh (`Entry.weight`)
+        self.dropped = 0  # entries dropped to keep the bounds since the last clear
         self.enabled = True
         self.changes = Changes()  # wakes whoever long-polls for a request
 
     @property
     def size(self) -> int:
-        return self._entries.maxlen or 0
+        return self._size
 
     def next_seq(self) -> int:
         return next(self._seq)
 
     def add(self, entry: Entry) -> None:
         if self.enabled:
+            self._fit(entry)
             with self._lock:
                 self._entries.append(entry)
+                self.bytes += entry.weight
+                while len(self._entries) > self._size or (self.bytes > self.max_bytes and len(self._entries) > 1):
+                    self.bytes -= self._entries.popleft().weight
+                    self.dropped += 1
             self.changes.notify()
+
+    def _fit(self, entry: Entry) -> None:
+        """Cut what is too long to keep, recording the true lengths."""
+        cap = self.body_bytes
+        entry.body_size = len(entry.body or b"")
+        entry.response_size = len(entry.response or b"")
+        entry.params_size = len(entry.params)
+        if entry.body is not None and entry.body_size > cap:
+            entry.body = entry.body[:cap]
+        if entry.response is not None and entry.response_size > cap:
+            entry.response = entry.response[:cap]
+        if entry.params_size > cap:
+            entry.params = _cut_params(entry.params, cap)
 
     def find(self, query: Query = Query(), limit: int | None = None) -> list[Entry]:
         """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
@@ -114,23 +165,50 @@ class Journal:
         with self._lock:
             self._entries.clear()
             self._seq = itertools.count(1)
+            self.bytes = self.dropped = 0
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"held": len(self._entries), "dropped": self.dropped, "bytes": self.bytes,
+                    "maxEntries": self._size, "maxBytes": self.max_bytes, "bodyBytes": self.body_bytes}
 
 
-def encode_params(params: dict[str, Any]) -> bytes:
-    return json.dumps(params, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+def encode_params(params: Any) -> bytes:
+    # backslashreplace: a lone surrogate becomes its JSON escape, so journaling never fails
+    return json.dumps(params, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
 
 
-def _decoded(raw: bytes | None) -> Any:
-    """JSON as data, other text as text (a form body, a malformed answer), nothing as None."""
+def _shown(raw: bytes | None, size: int) -> Any:
+    """JSON as data, other text as text (a form body, a malformed answer, the start of one too
+    long to keep), nothing as None."""
     if not raw:
         return None
+    if len(raw) < size:
+        return raw.decode("utf-8", errors="ignore")  # cut mid-character at worst: drop the piece
     try:
-        return json.loads(raw)
+        return parse_json(raw)  # a client's body: one nested too deep for json.loads is shown as text
     except ValueError:
         return raw.decode("utf-8", errors="replace")
 
 
-def _checked(size: int) -> int:
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"the journal size must be a whole number >= 1, got {size!r}")
-    return size
+def _cut_params(raw: bytes, cap: int) -> bytes:
+    """Parameters whose JSON is longer than `cap`, with each long value cut to its start (text)
+    or replaced by its length (anything else), so what names the request stays readable."""
+    params = json.loads(raw)
+    if not isinstance(params, dict):
+        return b"{}"
+    cut: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str) and len(value) > _LONG_TEXT:
+            value = f"{value[:_LONG_TEXT]}… ({len(value)} characters)"
+        elif not isinstance(value, str) and len(encode_params(value)) > _LONG_TEXT:
+            value = f"({len(encode_params(value))} bytes of JSON, not kept)"
+        cut[key[:_LONG_TEXT]] = value
+    out = encode_params(cut)
+    return out if len(out) <= cap else encode_params({"…": f"({len(raw)} bytes of parameters, not kept)"})
+
+
+def _checked(what: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"the journal's {what} must be a whole number >= 1, got {value!r}")
+    return value

@@ -137,7 +137,7 @@ class LimitBook:
             return raw
         problem = _schema().problem(raw)
         if problem is not None:
-            raise ValueError(_place(where, problem.location, problem.detail))
+            raise ValueError(_place(where, problem.location, problem.plain or problem.detail))
         kind = raw["kind"]
         vendor = BUILT_IN_KINDS.get(kind) or raw["vendor"]  # the schema requires it for a bucket
         if raw.get("vendor", vendor) != vendor:

@@ -1,11 +1,16 @@
 """Every random choice of the fake (ids, tokens, gateway latency and failures) comes from here.
 
-One `Random` seeded once; the same seed and the same requests give the same ids.
+One `Random` seeded once; the same seed and the same requests give the same ids. Secrets a
+client authenticates with (D·engage access tokens, Leanplum session tokens) come from `secret`:
+seeded too on loopback, where tests compare them, but drawn from `secrets` when the fake is
+`unguessable` (a server bound to a non-loopback address), since anyone who knows the seed
+could otherwise predict them after a reset.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import string
 import threading
 
@@ -15,8 +20,9 @@ _TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 class SeededRandom:
     """A thread-safe wrapper over one `random.Random`, with the draws the fake needs."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, unguessable: bool = False) -> None:
         self.seed = seed
+        self.unguessable = unguessable
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -29,6 +35,14 @@ class SeededRandom:
         """A base64url-looking token, like Leanplum's start `token`."""
         with self._lock:
             return "".join(self._random.choices(_TOKEN_ALPHABET, k=length))
+
+    def secret(self, length: int = 43) -> str:
+        """A token a client authenticates with. The seeded draw is always taken, so every id
+        drawn after it is the same whether or not the fake is `unguessable`."""
+        seeded = self.token(length)
+        if not self.unguessable:
+            return seeded
+        return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
 
     def uuid4(self) -> str:
         """A version-4 UUID string; the same text `uuid.UUID(int=bits, version=4)` gives, faster."""

@@ -12,6 +12,8 @@ Fidelity marks: every node that says how faithful it is (`x-pushfake-fidelity`,
 from __future__ import annotations
 
 import functools
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +33,10 @@ class SchemaProblem:
 
     kind: str  # "missing", "invalid" or "custom"
     location: str  # dotted path of the offending value ("" for the whole instance)
-    detail: str
+    detail: str  # the validator's own wording: for logs, never for a client
     custom_message: str | None = None
     custom_field: str | None = None
+    plain: str = ""  # what is wrong, in plain words a client may read (`plain_words`)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SchemaValidator:
         schema = {"$ref": pointer} if isinstance(pointer, str) else pointer
         root = {**schema, "components": document.get("components", {})}
         self.pointer = pointer if isinstance(pointer, str) else "(built)"
+        self._root = root
         self._fast = jsonschema_rs.Draft202012Validator(root)
         self._slow = jsonschema.Draft202012Validator(root)
 
@@ -66,18 +70,110 @@ class SchemaValidator:
             # The two disagree (Python's `$` also matches before a final newline, ECMA's does
             # not): the compiled validator's verdict stands, with its own explanation.
             fast = next(iter(self._fast.iter_errors(instance)))
-            return SchemaProblem("invalid", _dotted(fast.instance_path), _short(fast.message))
+            *where, keyword = fast.schema_path
+            node = _node(self._root, where)
+            return SchemaProblem("invalid", _dotted(fast.instance_path), _short(fast.message),
+                                 plain=plain_words(str(keyword), node.get(keyword), node, fast.instance))
         custom = sorted((e for e in errors if _custom(e)), key=lambda e: len(e.absolute_path))
         error = custom[0] if custom else jsonschema.exceptions.best_match(errors)
         location = _dotted(error.absolute_path)
         if _custom(error):
             return SchemaProblem("custom", location, error.message, error.schema["x-pushfake-message"],
-                                 error.schema.get("x-pushfake-field"))
+                                 error.schema.get("x-pushfake-field"), plain=error.schema["x-pushfake-message"])
         if error.validator == "required":
             missing = next(n for n in error.validator_value if n not in error.instance)
             name = f"{location}.{missing}" if location else missing
-            return SchemaProblem("missing", name, error.message)
-        return SchemaProblem("invalid", location, _short(error.message))
+            return SchemaProblem("missing", name, error.message, plain="is required")
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            extra = _unknown_fields(error.schema, error.instance)
+            if extra:
+                name = f"{location}.{extra[0]}" if location else extra[0]
+                return SchemaProblem("invalid", name, _short(error.message), plain="is not a known field")
+        plain = plain_words(str(error.validator), error.validator_value, error.schema, error.instance)
+        return SchemaProblem("invalid", location, _short(error.message), plain=plain)
+
+
+# What a `format` or a documented pattern asks for, as the end of "must be ...". A schema can say it
+# itself with `x-pushfake-expects` ("a two-letter language code").
+_FORMATS = {"uuid": "a UUID", "date-time": "a date and time", "date": "a date", "email": "an email address",
+            "uri": "a URL", "ipv4": "an IPv4 address", "ipv6": "an IPv6 address"}
+_TYPES = {"string": "text", "integer": "a whole number", "number": "a number", "array": "a list",
+          "object": "an object", "null": "null"}
+
+
+def plain_words(keyword: str, value: Any, schema: Any, instance: Any) -> str:
+    """What is wrong with one value, in plain words ("must be a UUID", "is too long (at most 500
+    characters)"), from the JSON Schema keyword it broke, that keyword's value and its schema.
+
+    Vendor-neutral: each vendor puts the words into its own error style, with the field's name. No
+    validator's wording and no Python repr ever reaches a client through here."""
+    schema = schema if isinstance(schema, dict) else {}
+    if keyword in ("type", "enum", "const", "anyOf", "oneOf") and schema.get("x-pushfake-expects"):
+        return f"must be {schema['x-pushfake-expects']}"  # the schema says what it takes, in its words
+    if keyword == "type":
+        words = [w for n in (value if isinstance(value, list) else [value])
+                 for w in (("true", "false") if n == "boolean" else (_TYPES.get(str(n), str(n)),))]
+        return "must be " + (", ".join(words[:-1]) + " or " if len(words) > 1 else "") + words[-1]
+    if keyword == "enum" and isinstance(value, list):
+        return "must be one of " + ", ".join(_show(v) for v in value)
+    if keyword == "const":
+        return f"must be {_show(value)}"
+    if keyword in ("pattern", "format"):
+        expects = schema.get("x-pushfake-expects") or _FORMATS.get(str(schema.get("format")))
+        return f"must be {expects}" if expects else "is not in the expected form"
+    if keyword == "maxLength":
+        return f"is too long (at most {value} character{_s(value)})"
+    if keyword == "minLength":
+        return "must not be empty" if value == 1 else f"is too short (at least {value} characters)"
+    if keyword == "maxItems":
+        return f"has too many items (at most {value})"
+    if keyword == "minItems":
+        return "must not be an empty list" if value == 1 else f"has too few items (at least {value})"
+    if keyword == "maxProperties":
+        return f"has too many fields (at most {value})"
+    if keyword == "minProperties":
+        return f"has too few fields (at least {value})"
+    if keyword == "minimum":
+        return f"must be at least {_show(value)}"
+    if keyword == "maximum":
+        return f"must be at most {_show(value)}"
+    if keyword == "exclusiveMinimum":
+        return f"must be more than {_show(value)}"
+    if keyword == "exclusiveMaximum":
+        return f"must be less than {_show(value)}"
+    if keyword == "multipleOf":
+        return f"must be a multiple of {_show(value)}"
+    if keyword == "uniqueItems":
+        return "must not list an item twice"
+    if keyword == "required":
+        return "is required"
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        extra = _unknown_fields(schema, instance)
+        return f"has an unknown field '{extra[0]}'" if extra else "has an unknown field"
+    return "is not valid here"
+
+
+def _show(value: Any) -> str:
+    """A schema value as a client would write it: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _s(count: Any) -> str:
+    return "" if count == 1 else "s"
+
+
+def _unknown_fields(schema: dict[str, Any], instance: dict[str, Any]) -> list[str]:
+    known = schema.get("properties") or {}
+    patterns = [re.compile(p) for p in schema.get("patternProperties") or {}]
+    return [k for k in instance if k not in known and not any(p.search(k) for p in patterns)]
+
+
+def _node(root: dict[str, Any], path: Any) -> dict[str, Any]:
+    """The schema node at a compiled validator's schema path (references already followed)."""
+    node: Any = root
+    for part in path:
+        node = node[part] if isinstance(node, (dict, list)) else {}
+    return node if isinstance(node, dict) else {}
 
 
 def _custom(error: jsonschema.ValidationError) -> bool:
@@ -144,10 +240,12 @@ def _load_resource(filename: str) -> ApiSpec:
 
 
 def _mark_summary(node: dict[str, Any]) -> str:
-    """A mark's one-line summary: its `summary`, or for an error catalogue entry its status,
-    text and when it is answered. Empty when the mark has neither (a test refuses that)."""
-    if "summary" in node:
-        return str(node["summary"])
+    """A mark's one-line summary: its `summary` (`x-pushfake-summary` where OpenAPI allows no
+    `summary`: responses, schemas, security schemes), or for an error catalogue entry its
+    status, text and when it is answered. Empty when the mark has none (a test refuses that)."""
+    for key in ("summary", "x-pushfake-summary"):
+        if key in node:
+            return str(node[key])
     if "text" in node and "when" in node:
         status = node.get("status")
         kind = "warning" if status == 200 else f"HTTP {status}" if status else "text"

@@ -78,7 +78,8 @@ def contact_view(state: DengageState, account_id: str, contact: Contact) -> dict
 
 def device_view(device: PushDevice) -> dict[str, Any]:
     return {"id": device.id, "contactKey": device.contact_key, "applicationId": device.application_id,
-            "platform": device.platform, "token": device.token, "engaged": device.engaged}
+            "platform": device.platform, "token": device.token, "engaged": device.engaged,
+            "language": device.language, "browser": device.browser}
 
 
 def part_view(part: Any) -> dict[str, Any]:

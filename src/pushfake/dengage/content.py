@@ -1,4 +1,4 @@
-"""What each device receives: the language's content, contact fields filled in; and dates.
+"""What each device receives: the content in its language, contact fields filled in; and dates.
 
 Placeholders are `{{contact.<field>}}` (the contact's key is `{{contact.contactKey}}`); an
 unknown field renders empty. Languages match without regard to case.
@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pushfake.dengage.models import Contact, MessageContent, Template
+from pushfake.dengage.models import Contact, MessageContent, PushDevice, Template
 
 _PLACEHOLDER = re.compile(r"\{\{\s*contact\.([A-Za-z0-9_]+)\s*\}\}")
 _DATE_FORMATS = (
@@ -54,15 +54,14 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(_PLACEHOLDER.split(text))
 
 
-def for_contact(template: Template, contact: Contact) -> tuple[str, dict[str, Any]]:
-    """(language used, payload) of `template` for `contact`."""
-    language = contact.language.upper()
-    if language in template.contents:
-        chosen = template.contents[language]
-    else:
-        language = template.default_language
-        chosen = template.contents[language]
-    return language, payload(chosen, contact)
+def language_for(template: Template, device: PushDevice, contact: Contact) -> str:
+    """The language of `template` a device gets: its own (documented: the device table's), else
+    its contact's (assumed), else the send's default (documented)."""
+    for language in (device.language, contact.language):
+        if language is not None and language.upper() in template.contents:
+            return language.upper()
+    return template.default_language
+
 
 
 def payload(content: MessageContent, contact: Contact) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Body: `{"code": <HTTP status>, "message": "<text>", "errors": [{"field", "messag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pushfake.core.catalogue import ErrorCatalogue
@@ -22,6 +23,19 @@ TOO_MANY_REQUESTS = text("too-many-requests")
 REPORT_TOO_MANY_REQUESTS = text("report-too-many-requests")
 TEMPLATE_NOT_FOUND = text("template-not-found")
 WRONG_LOGIN = text("wrong-login")
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """How one operation words the refusals every operation shares: SendInstantPush has its own
+    documented texts (seed 001), the report keeps the sibling endpoint's (assumed)."""
+
+    not_authenticated: str
+    too_many_requests: str
+
+
+SEND = Refusals(NOT_AUTHENTICATED, TOO_MANY_REQUESTS)
+REPORT = Refusals(REPORT_NOT_AUTHENTICATED, REPORT_TOO_MANY_REQUESTS)
 
 
 def fault_message(status: int) -> str:

@@ -91,6 +91,8 @@ class PushDevice:
     platform: str  # apns, fcm, webpush
     token: Any
     engaged: bool = False
+    language: str | None = None  # upper case; None: the contact's language
+    browser: str | None = None  # web devices: the browser the send report names
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from pushfake.core.clock import Clock, wire_wait
 from pushfake.core.decoding import DecodeError, json_body, query_params, read_body
 from pushfake.core.deliveries import DeliveryQueue
 from pushfake.core.limits import retry_after_header
+from pushfake.dengage import errors
 from pushfake.dengage.errors import DengageError, fault_message, text
 from pushfake.dengage.service import DengageService, Result
 from pushfake.faults.asgi import Connections
@@ -42,16 +43,16 @@ def routes(service: DengageService, deliveries: DeliveryQueue, clock: Clock, tra
         return service.login(body)
 
     async def send_instant(request: Request, query: dict[str, str], body: Any) -> Result:
-        caller = service.authenticate(request.headers.get("authorization"))
+        caller = service.authenticate(request.headers.get("authorization"), errors.SEND)
         service.require_push_permission(caller)
-        with service.admitted(caller):
+        with service.admitted(caller, errors.SEND):
             if service.settings.processing_delay_seconds:
                 await wire_wait(clock, service.settings.processing_delay_seconds)
             return service.send_instant(caller, body)
 
     async def report(request: Request, query: dict[str, str], body: Any) -> Result:
-        caller = service.authenticate(request.headers.get("authorization"))
-        with service.admitted(caller):
+        caller = service.authenticate(request.headers.get("authorization"), errors.REPORT)
+        with service.admitted(caller, errors.REPORT):
             return service.report(caller, query)
 
     handlers: dict[str, Handler] = {"login": login, "sendInstantPush": send_instant, "getSendInstantPushReport": report}

@@ -113,21 +113,22 @@ class DengageService:
         except DengageError as exc:
             return Result(exc.status, exc.body())
         lifetime = self.settings.token_lifetime_seconds
-        token = AccessToken(self._rng.token(64), account.id, user.userkey, self._clock.now() + lifetime)
-        self.state.tokens().put(token.value, token)
+        token = AccessToken(self._rng.secret(64), account.id, user.userkey, self._clock.now() + lifetime)
+        self.state.put_token(token, self._clock.now())
         return Result(200, {"access_token": token.value, "token_type": "Bearer", "expires_in": lifetime})
 
-    def authenticate(self, authorization: str | None) -> Caller:
-        """The caller behind an `Authorization` header (`Bearer <t>` or a bare `<t>`)."""
+    def authenticate(self, authorization: str | None, refusals: errors.Refusals) -> Caller:
+        """The caller behind an `Authorization` header (`Bearer <t>` or a bare `<t>`); a 401 in
+        the words of the operation asked (`refusals`)."""
         token = self._token(authorization)
         if token is not None and token.expires_at <= self._clock.now():
             self.state.tokens().delete(token.value)  # expired tokens go the first time they are shown
             token = None
         if token is None:
-            raise DengageError(401, errors.NOT_AUTHENTICATED)
+            raise DengageError(401, refusals.not_authenticated)
         account = self.state.account(token.account_id)
         if account is None or token.userkey not in account.api_users:
-            raise DengageError(401, errors.NOT_AUTHENTICATED)
+            raise DengageError(401, refusals.not_authenticated)
         return Caller(account, token.userkey)
 
     def account_of_token(self, authorization: str | None) -> tuple[str, str] | None:
@@ -143,16 +144,16 @@ class DengageService:
         return self.state.tokens().get(value) if value else None
 
     @contextmanager
-    def admitted(self, caller: Caller) -> Iterator[None]:
-        """Count a request in flight for the caller's account, or refuse it with 429; then take
-        a token from the account's buckets, if any."""
+    def admitted(self, caller: Caller, refusals: errors.Refusals) -> Iterator[None]:
+        """Count a request in flight for the caller's account, or refuse it with 429 (in the words
+        of `refusals`); then take a token from the account's buckets, if any."""
         concurrency = self._book.of_kind("dengage", "concurrency")
         with self._lock:
             if concurrency is not None and self._in_flight.get(caller.account.id, 0) >= concurrency["limit"]:
-                raise refused(concurrency, errors.TOO_MANY_REQUESTS)
+                raise refused(concurrency, refusals.too_many_requests)
             bucket = self._book.take("dengage", caller.account.id, caller.userkey)
             if bucket is not None:
-                raise refused(bucket[0], errors.TOO_MANY_REQUESTS, bucket[1])
+                raise refused(bucket[0], refusals.too_many_requests, bucket[1])
             self._in_flight[caller.account.id] = self._in_flight.get(caller.account.id, 0) + 1
         try:
             yield
@@ -169,6 +170,7 @@ class DengageService:
         account = caller.account
         self.require_push_permission(caller)
         _check(self._send_body, body)
+        body = _left_out_when_empty(body)
         plan = self._plan(account, body)
         tracking_id = body.get("trackingId") or self._rng.uuid4()
         now = self._clock.now()
@@ -238,13 +240,16 @@ class DengageService:
         chosen = audience.contacts(self.state, account, plan.segment_id, plan.table_id)
         devices = audience.devices(self.state, account, chosen, plan.application_ids, plan.engaged_only,
                                    self._deliveries.tokens.usable)
-        payloads: dict[str, dict[str, Any]] = {}  # one rendering per contact, shared by its devices
+        # one rendering per contact and language, shared by the contact's devices in that language
+        payloads: dict[tuple[str, str], dict[str, Any]] = {}
         deliveries = []
         for delivery_id, device in zip(self._deliveries.new_ids(len(devices)), devices, strict=True):
-            payload = payloads.get(device.contact_key)
+            contact = chosen[device.contact_key]
+            language = content.language_for(plan.template, device, contact)
+            payload = payloads.get((device.contact_key, language))
             if payload is None:
-                language, rendered = content.for_contact(plan.template, chosen[device.contact_key])
-                payload = payloads[device.contact_key] = {
+                rendered = content.payload(plan.template.contents[language], contact)
+                payload = payloads[(device.contact_key, language)] = {
                     **rendered, **({"language": language} if language else {}), "trackingId": send.tracking_id}
             deliveries.append(Delivery(delivery_id, "dengage", device.application_id, send.tracking_id,
                                        device.contact_key, device.id, device.platform, device.token, payload))
@@ -269,7 +274,10 @@ class DengageService:
         app_id = app_id.lower() if app_id is not None else None  # UUIDs compare without regard to case
         deliveries = [d for d in map(self._deliveries.get, send.delivery_ids)
                       if d is not None and (app_id is None or d.app_id.lower() == app_id)]
-        return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries)})
+        devices = self.state.devices(caller.account.id)
+        browsers = {d.device_id: device.browser if (device := devices.get(d.device_id)) is not None else None
+                    for d in deliveries if d.platform == "webpush"}
+        return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries, browsers)})
 
 
 def refused(limit: Limit, message: str, retry_after: float | None = None) -> DengageError:
@@ -299,32 +307,52 @@ def _content(raw: dict[str, Any]) -> MessageContent:
     return MessageContent(raw["title"], raw["message"], raw.get("mediaUrl"), raw.get("targetUrl"))
 
 
+def _left_out_when_empty(body: dict[str, Any]) -> dict[str, Any]:
+    """The send as meant: every field sent as null is left out, and so is a content.templateId
+    sent as "" ("leave templateId empty"). Runs after the schema check, which allows both."""
+    out = {k: v for k, v in body.items() if v is not None}
+    if isinstance(out.get("content"), dict):
+        out["content"] = {k: v for k, v in out["content"].items() if v is not None and (k, v) != ("templateId", "")}
+    if isinstance(out.get("multiLangContent"), dict):
+        multi = out["multiLangContent"]
+        out["multiLangContent"] = {**multi, "contents": [{k: v for k, v in c.items() if v is not None}
+                                                         for c in multi["contents"]]}
+    return out
+
+
 def _check(validator: SchemaValidator, instance: Any) -> None:
     problem = validator.problem(instance)
     if problem is None:
         return
     if problem.custom_message:
         raise invalid(problem.custom_field or problem.location or "body", problem.custom_message)
-    if problem.kind == "missing":
-        raise invalid(problem.location, "is required.")
-    raise invalid(problem.location or "body", problem.detail)
+    raise invalid(problem.location or "body", f"{problem.plain}.")  # plain words, never the validator's
 
 
 _PLATFORM_NAMES = {"apns": "iOS", "fcm": "Android", "webpush": "Web"}
 
 
-def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
-    """One pass over the send's deliveries (a report may be polled while 10,000 are in flight)."""
+def _items(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
+    return [{"itemName": name, "deliveredCount": c[0], "openCount": c[1]} for name, c in sorted(counts.items())]
+
+
+def _report(send: Send, deliveries: list[Delivery], browsers: dict[str, str | None]) -> dict[str, Any]:
+    """One pass over the send's deliveries (a report may be polled while 10,000 are in flight).
+    `browsers`: the browser of each web device, by device id."""
     delivered = opened = bounced = errors = 0
     first_failure: str | None = None
     finished = True
     by_platform: dict[str, list[int]] = {}  # name -> [delivered, opened]
+    by_browser: dict[str, list[int]] = {}  # web-push deliveries only
     for d in deliveries:
         state = d.timeline[-1][0]
-        counts = by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), [0, 0])
+        counts = [by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), [0, 0])]
+        if d.platform == "webpush":
+            counts.append(by_browser.setdefault(browsers.get(d.device_id) or "Other", [0, 0]))
         if state == "delivered":
             delivered += 1
-            counts[0] += 1
+            for c in counts:
+                c[0] += 1
         elif state == "failed":
             if d.token_rejected:
                 bounced += 1
@@ -336,7 +364,8 @@ def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
             finished = False
         if d.engagements and d.engaged("open"):
             opened += 1
-            counts[1] += 1
+            for c in counts:
+                c[1] += 1
     status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
     return {
         "trackingId": send.tracking_id,
@@ -349,9 +378,6 @@ def _report(send: Send, deliveries: list[Delivery]) -> dict[str, Any]:
         "totalBounceCount": bounced,
         "totalErrorCount": errors,
         "errorMessage": first_failure,
-        "browsers": [],
-        "deviceTypes": [
-            {"itemName": name, "deliveredCount": counts[0], "openCount": counts[1]}
-            for name, counts in sorted(by_platform.items())
-        ],
+        "browsers": _items(by_browser),
+        "deviceTypes": _items(by_platform),
     }

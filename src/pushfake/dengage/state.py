@@ -1,10 +1,15 @@
-"""D·engage records in the store, one set of tables per account; also the inspection API."""
+"""D·engage records in the store, one set of tables per account; also the inspection API.
+
+Sends and access tokens are kept up to bounds (`core.retention`), oldest dropped; an expired
+token is purged at the next login, not only when it is shown again.
+"""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from typing import Any
 
+from pushfake.core.retention import DEFAULT_BOUNDS, Kept
 from pushfake.core.store import Store, Table
 from pushfake.dengage.models import AccessToken, Account, Contact, PushDevice, Send
 
@@ -12,6 +17,15 @@ from pushfake.dengage.models import AccessToken, Account, Contact, PushDevice, S
 class DengageState:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.kept_sends = Kept(DEFAULT_BOUNDS["sends"])  # (account, tracking id), oldest first
+        self.kept_tokens = Kept(DEFAULT_BOUNDS["tokens"])  # token values, oldest first
+        self.expired_tokens = 0  # purged because they expired, since the last reset
+
+    def clear_kept(self) -> None:
+        """The store was reset: nothing is held any more."""
+        self.kept_sends.clear()
+        self.kept_tokens.clear()
+        self.expired_tokens = 0
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
@@ -49,9 +63,28 @@ class DengageState:
     def put_device(self, account_id: str, device: PushDevice) -> None:
         self.devices(account_id).put(device.id, device)
 
+    def put_token(self, token: AccessToken, now: float) -> None:
+        """Keep a new access token; purge the tokens expired by `now` (oldest first: they were
+        issued first) and the oldest beyond the bound."""
+        table = self.tokens()
+        while (oldest := self.kept_tokens.oldest()) is not None:
+            held = table.get(oldest)
+            if held is not None and held.expires_at > now:
+                break
+            self.kept_tokens.discard(oldest)
+            if held is not None:
+                table.delete(oldest)
+                self.expired_tokens += 1
+        table.put(token.value, token)
+        for old in self.kept_tokens.add(token.value):
+            table.delete(old)
+
     def send(self, account_id: str, tracking_id: str) -> Send | None:
         """The send with this tracking id; UUIDs compare without regard to case."""
         return self.sends(account_id).get(tracking_id.lower())
 
     def put_send(self, send: Send) -> None:
-        self.sends(send.account_id).put(send.tracking_id.lower(), send)
+        key = send.tracking_id.lower()
+        self.sends(send.account_id).put(key, send)
+        for old_account, old_key in self.kept_sends.add((send.account_id, key)):
+            self.sends(old_account).delete(old_key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Any
 
 from pushfake.core.fixtures import FixtureError
@@ -53,8 +55,7 @@ class DengageWorld:
         for account_id, contact, devices in self.contacts:
             state.put_contact(account_id, Contact(contact.key, contact.language, dict(contact.fields)))
             for d in devices:
-                state.put_device(account_id, PushDevice(d.id, d.contact_key, d.application_id, d.platform,
-                                                        d.token, d.engaged))
+                state.put_device(account_id, dataclasses.replace(d))  # a fresh record per reset
 
 
 def content(raw: dict[str, Any]) -> MessageContent:
@@ -134,7 +135,22 @@ def contacts_from(where: str, raw: dict[str, Any], account: Account) -> list[tup
             if d["id"] in seen_devices:
                 raise FixtureError(f"{place}.id: device '{d['id']}' is defined twice")
             seen_devices.add(d["id"])
-            devices.append(PushDevice(d["id"], c["key"], d["applicationId"].lower(), PLATFORMS[d["platform"]],
-                                      d["token"], d.get("engaged", False)))
+            platform = PLATFORMS[d["platform"]]
+            devices.append(PushDevice(d["id"], c["key"], d["applicationId"].lower(), platform, d["token"],
+                                      d.get("engaged", False), d["language"].upper() if "language" in d else None,
+                                      d.get("browser") or (browser_of(d["token"]) if platform == "webpush" else None)))
         out.append((Contact(c["key"], c.get("language", "EN").upper(), c.get("fields", {})), tuple(devices)))
     return out
+
+
+# A web-push subscription's endpoint names the browser's push service. The send report's browsers
+# use this name when the fixtures give a web device no `browser` (assumed: the real report's
+# names are not known).
+_PUSH_SERVICES = (("mozilla.com", "Firefox"), ("fcm.googleapis.com", "Chrome"), ("push.apple.com", "Safari"),
+                  ("notify.windows.com", "Edge"))
+
+
+def browser_of(token: Any) -> str:
+    endpoint = token.get("endpoint") if isinstance(token, dict) else None
+    host = (urlsplit(endpoint).hostname or "") if isinstance(endpoint, str) else ""
+    return next((name for suffix, name in _PUSH_SERVICES if host == suffix or host.endswith(f".{suffix}")), "Other")

@@ -128,7 +128,7 @@ def rule_from(raw: Any, *, rule_id: str, now: float, scope: str = "runtime") -> 
     place of the first problem."""
     problem = _schema().problem(raw)
     if problem is not None:
-        raise ValueError(f"{problem.location}: {problem.custom_message or problem.detail}")
+        raise ValueError(f"{problem.location}: {problem.custom_message or problem.plain or problem.detail}")
     steps: list[Fault] = []
     raw_steps = [raw["fault"]] if "fault" in raw else raw["sequence"]
     for i, step in enumerate(raw_steps):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import re2
+
 from pushfake.gateway.latency import Latency, LogNormal, latency_from
 from pushfake.gateway.platforms import PLATFORMS, Outcome, platform
 
@@ -53,7 +55,7 @@ class TokenMatch:
 
     platform: str | None = None
     token: str | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # a compiled re2 pattern (see `token_pattern`)
 
     def matches(self, platform_name: str, key: str) -> bool:
         return ((self.platform is None or self.platform == platform_name)
@@ -234,11 +236,29 @@ def token_match(item: dict[str, Any]) -> TokenMatch:
     pattern = item.get("pattern")
     if token is None and pattern is None and name is None:
         raise ValueError("say which tokens: token, pattern or platform")
-    try:
-        compiled = re.compile(pattern) if pattern is not None else None
-    except (re.error, TypeError) as exc:
-        raise _At(".pattern", f"{pattern!r} is not a regular expression: {exc}") from None
+    compiled = token_pattern(pattern) if pattern is not None else None
     return TokenMatch(name, None if token is None else str(token), compiled)
+
+
+MAX_PATTERN_LENGTH = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is the caller's error, not a log line on stderr
+
+
+def token_pattern(pattern: Any) -> Any:
+    """A client's token pattern compiled by RE2, whose matching time is linear in the token's
+    length: Python's `re` backtracks, and `(a+)+$` on a long token would hold the event loop for
+    minutes. What RE2 cannot run in linear time (backreferences, lookaround) is refused."""
+    if not isinstance(pattern, str):
+        raise _At(".pattern", f"a pattern is text, not {type(pattern).__name__}")
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise _At(".pattern", f"a pattern is at most {MAX_PATTERN_LENGTH} characters, not {len(pattern)}")
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise _At(".pattern", f"{pattern!r} is not a regular expression pushfake can match in linear time "
+                              f"(RE2 syntax, no backreferences or lookaround): {detail}") from None
 
 
 def failure_rates(platform_name: str | None, rates: dict[str, float]) -> dict[str, float]:

@@ -43,7 +43,7 @@ def known_devices(fake: Fake) -> dict[tuple[str, str], KnownDevice]:
             out["dengage", device.id] = KnownDevice(
                 "dengage", device.contact_key, device.id, device.platform, device.token,
                 application.name if application is not None else device.application_id,
-                contact.language if contact is not None else None)
+                device.language or (contact.language if contact is not None else None))
     return out
 
 

@@ -23,6 +23,7 @@ from pushfake.leanplum.world import LeanplumSettings
 CREATE_IF_NEEDED = "CreateIfNeeded"
 CREATE_NEVER = "CreateNever"
 DETECTABLE = ("country", "region", "city", "location", "locale")
+DEFAULT_LOCATION_ACCURACY = "IP"  # seed 002: "The type of location that is provided ... Default: IP."
 
 
 @dataclass
@@ -49,7 +50,11 @@ class Subject:
     skipped: dict[str, Any] | None = None
 
 
-def resolve(call: Call, default_disposition: str) -> Subject:
+def resolve(call: Call, default_disposition: str, device_must_exist: bool = False) -> Subject:
+    """Find (or create) the user and device. CreateNever requires the user to exist; with
+    `device_must_exist` (sendMessage: "if the user/device does not exist, the API request is
+    skipped") a named device too, otherwise a new device is added to the existing user (start:
+    CreateNever "requires that the user already exists")."""
     p = call.params
     user_id = p.get("userId") or ""
     device_id = p.get("deviceId") or ""
@@ -68,7 +73,7 @@ def resolve(call: Call, default_disposition: str) -> Subject:
         user = User(id=user_id, created_at=now, last_seen=now)
         users.put(user.id, user)
     if device_id and (device is None or device.user_id != user.id):
-        if disposition == CREATE_NEVER:
+        if disposition == CREATE_NEVER and device_must_exist:
             return Subject(user=user, skipped=warning_element(errors.DEVICE_NOT_FOUND))
         device = device if device is not None else Device(id=device_id, user_id=user.id)
         call.state.attach_device(call.app.id, user, device)
@@ -83,12 +88,13 @@ class Resolved:
     device: Device | None
 
 
-def for_user(disposition: str) -> Callable[[Callable[[Call, Resolved], dict[str, Any]]], Handler]:
+def for_user(disposition: str, *, device_must_exist: bool = False
+             ) -> Callable[[Callable[[Call, Resolved], dict[str, Any]]], Handler]:
     """Make a handler that resolves the user first and answers the skip warning if there is none."""
 
     def wrap(action: Callable[[Call, Resolved], dict[str, Any]]) -> Handler:
         def handler(call: Call) -> dict[str, Any]:
-            subject = resolve(call, disposition)
+            subject = resolve(call, disposition, device_must_exist)
             if subject.skipped is not None:
                 return subject.skipped
             assert subject.user is not None  # resolve gives a user whenever it does not skip
@@ -107,6 +113,8 @@ def _apply_device_fields(call: Call, device: Device) -> None:
             if name in DETECTABLE and value == "(detect)":
                 value = call.settings.detect_location.get(name)
             setattr(device, name, value)
+    if "location" in p and "locationAccuracyType" not in p:
+        device.locationAccuracyType = DEFAULT_LOCATION_ACCURACY
     if any(name in p for name in PUSH_TOKEN_FIELDS):
         _registered_again(call, device)
     call.state.devices(call.app.id).put(device.id, device)
@@ -177,6 +185,7 @@ def _content(call: Call, user: User) -> dict[str, Any]:
 @for_user(CREATE_IF_NEEDED)
 def start(call: Call, subject: Resolved) -> dict[str, Any]:
     user = subject.user
+    ignored = [name for name in DEVICE_FIELDS if name in call.params] if subject.device is None else []
     if subject.device is not None:
         _apply_device_fields(call, subject.device)
     _merge_attributes(user, call.params.get("userAttributes"))
@@ -191,10 +200,12 @@ def start(call: Call, subject: Resolved) -> dict[str, Any]:
     return {
         "success": True,
         **_content(call, user),
-        "token": call.rng.token(),
+        "token": call.rng.secret(),
         **({"latestVersion": call.settings.latest_version} if call.settings.latest_version else {}),
         "syncNewsfeed": False,
         **({"isRegistered": False} if dev_mode else {}),
+        # Without a deviceId there is no device to hold them: said, not dropped in silence.
+        **({"warning": {"message": errors.device_fields_ignored(ignored)}} if ignored else {}),
     }
 
 
@@ -203,7 +214,7 @@ def _merge_attributes(user: User, attributes: dict[str, Any] | None) -> None:
         user.attributes = {**user.attributes, **attributes}
 
 
-@for_user(CREATE_NEVER)
+@for_user(CREATE_NEVER, device_must_exist=True)
 def send_message(call: Call, subject: Resolved) -> dict[str, Any]:
     p, user = call.params, subject.user
     message = call.app.messages.get(p["messageId"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.core.coercion import Coercer, CoercionError, coerce_params, coercers_for
+from pushfake.core.coercion import Coercer, CoercionError, coerce_params, coercers_for, without_nulls
 from pushfake.core.spec import ApiSpec, SchemaValidator
 from pushfake.leanplum import errors
 from pushfake.leanplum.actions import HANDLERS, Handler
@@ -27,33 +27,37 @@ class ActionEntry:
     coercers: dict[str, Coercer]
     handler: Handler | None  # None for `multi`, which the service runs itself
 
-    def prepare(self, params: dict[str, Any]) -> dict[str, Any]:
+    def prepare(self, params: dict[str, Any], *, in_batch: bool = False) -> dict[str, Any]:
         """Validate raw `params` against the spec, then normalise them; 400 on failure.
 
-        JSON text (an object or array sent as a string) is checked again once decoded: it must
-        satisfy the same schema as the structured form (e.g. every batch item is an object).
+        A parameter sent as null counts as not sent (clients serialise absent optionals that
+        way). JSON text (an object or array sent as a string) is checked again once decoded: it
+        must satisfy the same schema as the structured form (e.g. every batch item is an object).
+        `in_batch`: the parameters are a `multi` item, merged with the batch's own.
         """
-        self._check(params)
+        params = without_nulls(params)
+        self._check(params, in_batch)
         try:
             coerced = coerce_params(params, self.coercers)
         except CoercionError as exc:
-            name, _, detail = str(exc).partition(" ")
-            raise LeanplumError(400, errors.invalid_value(name.strip("'"), detail)) from None
+            raise LeanplumError(400, errors.invalid_value(exc.name, exc.detail)) from None
         if any(isinstance(params.get(k), str) and isinstance(v, (dict, list)) for k, v in coerced.items()):
-            self._check(coerced)
+            self._check(coerced, in_batch)
         return coerced
 
-    def _check(self, params: dict[str, Any]) -> None:
+    def _check(self, params: dict[str, Any], in_batch: bool) -> None:
         if self.validator.is_valid(params):
             return
         problem = self.validator.problem(params)
         if problem is None:
             return
+        if problem.custom_message == errors.USER_OR_DEVICE_REQUIRED and in_batch:
+            raise LeanplumError(404, errors.INVALID_APP_USER)
         if problem.custom_message:
             raise LeanplumError(400, problem.custom_message)
         if problem.kind == "missing":
             raise LeanplumError(400, errors.must_be_provided(problem.location))
-        raise LeanplumError(400, errors.invalid_value(problem.location, problem.detail))
+        raise LeanplumError(400, errors.invalid_value(problem.location, problem.plain or "is not valid here"))
 
 
 class ActionTable:

@@ -23,6 +23,7 @@ DEVICE_NOT_FOUND = text("device-not-found")
 MESSAGE_NOT_FOUND = text("message-not-found")
 NO_PUSH_DEVICE = text("no-push-device")
 USER_OR_DEVICE_REQUIRED = text("user-or-device-required")
+INVALID_APP_USER = text("invalid-app-user")
 CONCURRENT_REQUESTS = text("concurrent-requests")
 DEV_MODE_RATE_LIMIT = text("dev-mode-rate-limit")
 TOO_MANY_REQUESTS = text("too-many-requests")
@@ -43,6 +44,14 @@ def must_be_provided(name: str) -> str:
 
 def invalid_value(name: str, detail: str) -> str:
     return text("invalid-value", name=name, detail=detail) if name else text("invalid-request", detail=detail)
+
+
+def clock_skew(days: int) -> str:
+    return text("clock-skew", days=days)
+
+
+def device_fields_ignored(names: list[str]) -> str:
+    return text("device-fields-ignored", names=", ".join(names))
 
 
 def unknown_action(name: str) -> str:

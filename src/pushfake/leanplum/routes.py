@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from pushfake.core.decoding import DecodeError, body_params, query_params, read_body
+from pushfake.core.decoding import DecodeError, body_params, parse_json, query_params, read_body
 from pushfake.core.deliveries import DeliveryQueue
 from pushfake.core.limits import retry_after_header
 from pushfake.faults.asgi import Connections
@@ -52,8 +52,8 @@ def facts(request: Request, params: dict[str, Any]) -> RequestFacts:
         data = params.get("data")
         if isinstance(data, str):
             try:
-                data = json.loads(data)
-            except ValueError:
+                data = parse_json(data)
+            except ValueError:  # JsonProblem: the action itself refuses it in Leanplum's words
                 data = None
         batch = [i for i in data if isinstance(i, dict)] if isinstance(data, list) else []
         items = tuple(str(i.get("action")) for i in batch)

@@ -24,6 +24,8 @@ from pushfake.leanplum.state import LeanplumState
 from pushfake.leanplum.world import LeanplumWorld
 
 CONTEXT_EXCLUDED = frozenset({"action", "data"})
+SKEW_TOLERANCE_SECONDS = 86_400.0  # a `time` further behind the fake's clock is rewritten, with a warning
+LATEST_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: a later `time` cannot be shown as a date
 
 
 @dataclass
@@ -101,7 +103,8 @@ class LeanplumService:
             entry = self.actions.get(params.get("action"))
             if entry.handler is None:  # `multi` inside a multi
                 raise LeanplumError(400, errors.unknown_action(entry.name))
-            p = entry.prepare(params)
+            p = entry.prepare(params, in_batch=not alone)
+            p, skew = _own_time(p, self._clock.now())
             app = self._app(p["appId"])
             dev_mode = bool(p.get("devMode"))
             auth.check_action(app, p["clientKey"], dev_mode, entry.name)
@@ -118,6 +121,8 @@ class LeanplumService:
                 with self.state.transaction():
                     element = entry.handler(call)
             outcome.pending.extend(call.pending)
+            if skew and "warning" not in element:
+                element["warning"] = {"message": errors.clock_skew(skew)}
             if "reqId" in p:
                 element["reqId"] = p["reqId"]
             outcome.elements.append(element)
@@ -165,6 +170,20 @@ class LeanplumService:
             return
         if len(users) > limit["users"] or len(items) > limit["actions"]:
             raise refused(limit, errors.multi_too_large(limit["users"], limit["actions"]))
+
+
+def _own_time(params: dict[str, Any], now: float) -> tuple[dict[str, Any], int]:
+    """`params` with `time` replaced by `now` where Leanplum rewrites it (more than a day behind,
+    as recorded: "Device clock skew detected (38 days behind). Rewriting timestamp."), or where no
+    date could show it (past the year 9999); and the days behind to warn about (0: no warning)."""
+    sent = params.get("time")
+    if not isinstance(sent, float):
+        return params, 0
+    if now - sent > SKEW_TOLERANCE_SECONDS:
+        return {**params, "time": now}, int((now - sent) // 86_400)
+    if sent > LATEST_TIME:
+        return {**params, "time": now}, 0
+    return params, 0
 
 
 def _users_of(items: list[Any]) -> list[str]:

@@ -1,13 +1,16 @@
 """Leanplum records in the store: one set of tables per app, so apps never share rows.
 
 This is also the public inspection API tests use (`user`, `device`, `devices_of`, `events`).
+Events are kept up to a bound over all apps and users (`core.retention`), oldest dropped.
 """
 
 from __future__ import annotations
 
+import itertools
 from contextlib import AbstractContextManager
 from typing import Any
 
+from pushfake.core.retention import DEFAULT_BOUNDS, Kept
 from pushfake.core.store import Store, Table
 from pushfake.leanplum.models import App, Device, Event, User
 
@@ -15,6 +18,12 @@ from pushfake.leanplum.models import App, Device, Event, User
 class LeanplumState:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.kept_events = Kept(DEFAULT_BOUNDS["events"])  # keys (app, user, n), oldest first
+        self._event_numbers = itertools.count()
+
+    def clear_kept(self) -> None:
+        """The store was reset: nothing is held any more."""
+        self.kept_events.clear()
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
@@ -79,3 +88,17 @@ class LeanplumState:
         events, _ = table.get_or_create(event.user_id, list)
         events.append(event)
         table.put(event.user_id, events)
+        for old_app, old_user, _ in self.kept_events.add((app_id, event.user_id, next(self._event_numbers))):
+            self._drop_oldest_event(old_app, old_user)
+
+    def _drop_oldest_event(self, app_id: str, user_id: str) -> None:
+        """A user's events are in the order they came, so their oldest is the first."""
+        table = self._events(app_id)
+        events = table.get(user_id)
+        if not events:
+            return
+        del events[0]
+        if events:
+            table.put(user_id, events)
+        else:
+            table.delete(user_id)

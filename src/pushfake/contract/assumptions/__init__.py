@@ -59,7 +59,8 @@ def assumption(vendor: str, name: str, *pointers: str) -> Callable[[CheckFunctio
 
 def checks(vendors: tuple[str, ...] = ("leanplum", "dengage")) -> list[Assumption]:
     """Every registered check of `vendors`, in the order their first mark appears in the spec."""
-    from pushfake.contract.assumptions import dengage, dengage_delivery, leanplum  # noqa: F401 - they register
+    from pushfake.contract.assumptions import (  # noqa: F401 - they register
+        dengage, dengage_delivery, dengage_rules, leanplum, leanplum_input)
 
     order = {(vendor, mark.pointer): index for vendor in vendors for index, mark in enumerate(assumed(vendor))}
     found = [a for a in _REGISTRY.values() if a.vendor in vendors]

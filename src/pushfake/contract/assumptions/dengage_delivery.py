@@ -154,3 +154,76 @@ def report_bounces_errors(target: Target) -> str:
 def report_unknown_tracking_id(target: Target) -> str:
     failed(Dengage(target).report(new_id(target)), 404)
     return "404 for a tracking id never used"
+
+
+@check("report-browsers", f"{GET}/3")
+def report_browsers(target: Target) -> str:
+    control = control_of(target, "which browser each web device is")
+    d = Dengage(target)
+    tracking = accepted(d.send({"content": CONTENT, **audience(target)}))
+    target.settle()
+    account = account_of(control, target)
+    browser = {dev["id"]: dev.get("browser") for c in control.dengage_records(account, "contacts")
+               for dev in c["devices"]}
+    wanted: dict[str, int] = {}
+    for row in control.deliveries(send=tracking):
+        if row["platform"] == "webpush" and row["state"] == "delivered":
+            name = browser.get(row["device"]) or "Other"
+            wanted[name] = wanted.get(name, 0) + 1
+    if not wanted:
+        raise NotCheckable("the audience has no web device")
+    got = {item["itemName"]: item["deliveredCount"] for item in report_of(d, tracking).get("browsers") or []}
+    expect(got == wanted, f"browsers {wanted}", f"{got}")
+    return f"browsers {got}: the web deliveries by their device's browser"
+
+
+@check("send-engaged-tokens-only", f"{POST}/x-pushfake-behaviours/9")
+def send_engaged_tokens_only(target: Target) -> str:
+    control = control_of(target, "which devices are engaged")
+    d, to = Dengage(target), audience(target)
+    everyone = accepted(d.send({"content": CONTENT, "useOnlyEngagedTokens": False, **to}))
+    target.settle()
+    rows = control.deliveries(send=everyone)
+    if not rows:
+        raise NotCheckable("the named audience has no reachable device")
+    account = account_of(control, target)
+    engaged = {dev["id"] for c in control.dengage_records(account, "contacts") for dev in c["devices"]
+               if dev["engaged"]}
+    first = reached(control, accepted(d.send({"content": CONTENT, "useOnlyEngagedTokens": True, **to})))
+    wanted = {r["device"] for r in rows} & engaged
+    expect(first == wanted, f"only the engaged devices {sorted(wanted)}", f"{sorted(first)}")
+    newcomer = next((r for r in rows if r["device"] not in engaged and r["state"] == "delivered"), None)
+    if newcomer is None:
+        return f"only the engaged devices {sorted(first)} (every device of the audience was engaged already)"
+    control.engage(newcomer["id"], "click")
+    later = reached(control, accepted(d.send({"content": CONTENT, "useOnlyEngagedTokens": True, **to})))
+    expect(later == first | {newcomer["device"]}, f"{newcomer['device']} too, after a click on an earlier push",
+           f"{sorted(later)}")
+    return f"engaged only: {sorted(first)}; after a click, {newcomer['device']} as well"
+
+
+@check("device-language-then-contact", f"{POST}/x-pushfake-behaviours/18")
+def device_language_then_contact(target: Target) -> str:
+    control = control_of(target, "which language each device got")
+    d, to = Dengage(target), audience(target)
+    rows = control.deliveries(send=accepted(d.send({"content": CONTENT, **to})))
+    if not rows:
+        raise NotCheckable("the named audience has no reachable device")
+    account = account_of(control, target)
+    contacts = {c["key"]: c for c in control.dengage_records(account, "contacts")}
+    owner = contacts[rows[0]["user"]]
+    model = next(dev for dev in owner["devices"] if dev["id"] == rows[0]["device"])
+    added = control.add_dengage_device(account, owner["key"], {
+        "id": f"{target.ids.stem}tablet", "applicationId": model["applicationId"], "platform": "ios",
+        "token": "0123456789abcdef" * 4, "language": "JA"})
+    languages = {c["language"].upper() for c in contacts.values()} | {"JA", "EN"}
+    entry = {"title": CONTENT["title"], "message": CONTENT["message"]}
+    multi = {"defaultLanguage": "EN", "contents": [{"language": lang, **entry} for lang in sorted(languages)]}
+    got = {r["device"]: r["payload"].get("language")
+           for r in control.deliveries(send=accepted(d.send({"multiLangContent": multi, **to})))}
+    devices = {dev["id"]: (dev.get("language"), key) for key, c in contacts.items() for dev in c["devices"]}
+    devices[added["id"]] = ("JA", owner["key"])
+    wanted = {device: (devices[device][0] or contacts[devices[device][1]]["language"]).upper() for device in got}
+    expect(got == wanted and got.get(added["id"]) == "JA", f"each device its own language, else its contact's "
+           f"{wanted}", f"{got}")
+    return f"{added['id']} (JA) got JA; devices without a language got their contact's: {got}"

@@ -8,6 +8,10 @@ content types, headers, bodies against the response schemas, valid data accepted
 rejected), narrowed where the vendor module explains why.
 
 A case the gate holds back (safe mode, the budget, a dry run) is counted, not judged.
+
+`formats` teaches Schemathesis what the Leanplum spec declares beyond JSON Schema (JSON text in a
+string, JSON bodies labelled text/plain); it is also the hooks module of a direct
+`schemathesis run` (`SCHEMATHESIS_HOOKS=pushfake.contract.conformance.formats`).
 """
 
 from __future__ import annotations

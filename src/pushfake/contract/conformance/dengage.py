@@ -22,10 +22,10 @@ so the run is as deterministic as the generation. The spec file itself is loaded
 safe mode every valid audience becomes the table or segment the run was given.
 
 Narrowed check: positive data acceptance for `POST /rest/push/sendInstant` also expects 400 (see
-`_config`). The spec declares rules JSON Schema cannot express: a `scheduleDate` must be a real
-date (the pattern admits 2026-02-31 and 9999-99-99) and not in the past, a `trackingId` may not
-repeat one the account already used, and `multiLangContent.defaultLanguage` must be one of the
-languages of `contents`. A request valid by schema that breaks one of them is rightly answered 400.
+`_config`). The spec declares rules JSON Schema cannot express: a `scheduleDate` must not be in
+the past (its pattern admits only real dates), a `trackingId` may not repeat one the account
+already used, and `multiLangContent.defaultLanguage` must be one of the languages of `contents`.
+A request valid by schema that breaks one of them is rightly answered 400.
 To keep that narrowing from hiding a wrong 400, the added check
 `Steering.positive_400_breaks_a_rule_beyond_the_schema` asserts that every 400 to a schema-valid send
 breaks one of those rules, judged here from the spec's own text, not from the fake's code.
@@ -131,11 +131,10 @@ def _valid_property(body: dict[str, Any], name: str) -> bool:
     return name in body and SEND_PROPERTIES[name].is_valid(body[name])
 
 
-# Future dates the spec's pattern admits: every documented format, and two shapes the pattern admits
-# though the description does not list them (a Z after a space, a Z after the minutes).
+# Future dates in every documented format (the spec's pattern admits exactly these shapes).
 _FUTURE_DATES = ("2099-06-01", "2099-06-01 12:30", "2099-06-01T12:30", "2099-06-01T12:30:45",
                  "2099-06-01 12:30:45.5", "2099-06-01T12:30:45.12", "2099-06-01T12:30:45Z",
-                 "2099-06-01T12:30:45.123Z", "2099-06-01 12:30:45Z", "2099-06-01T12:30Z")
+                 "2099-06-01T12:30:45.123Z", "2096-02-29 23:59:59", "9999-12-31T23:59:59.999Z")
 
 
 

@@ -10,7 +10,8 @@ Steering the generated requests:
 
 - `format: json-object` / `format: json-array` (a string holding JSON text) get strategies that
   produce JSON text; the `text/plain` bodies are JSON documents (Leanplum's JS SDK posts JSON
-  labelled text/plain), so they are serialized as JSON.
+  labelled text/plain), so they are serialized as JSON (both registered by `formats`, which a
+  direct Schemathesis run loads too; this module gives `json-array` a richer strategy).
 - `Steering.steer` (a `map_case` hook, so it applies to the coverage and fuzzing phases alike) gives
   most cases the target's app and one of its keys (the development key together with `devMode`), a
   user, device and message of the world, and real actions in batch items, so requests get past
@@ -67,6 +68,7 @@ from schemathesis.specs.openapi.checks import (
 
 from pushfake.contract import wire
 from pushfake.contract.conformance.digest import case_digest
+from pushfake.contract.conformance.formats import json_objects, json_values
 from pushfake.contract.safety import PUSH_TOKEN_PARAMETERS
 from pushfake.contract.spec import document
 from pushfake.contract.target import Target
@@ -289,14 +291,10 @@ def negative_data_rejection_on_the_wire(ctx: Any, response: Any, case: Any) -> b
 
 # --- generation ------------------------------------------------------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=12)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6,
-)
-json_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=4)
-# Half the JSON-text arrays are batch items (for `data`), so that JSON-text batches reach real actions.
+# Half the JSON-text arrays are batch items of the world (for `data`), and some are arrays of any
+# JSON values, which `data` must refuse (the narrowed positive check expects that), so that JSON-text
+# batches reach real actions and the rule beyond JSON Schema is exercised. Registered after
+# `formats`, whose strategy (valid batches only) serves a direct Schemathesis run.
 batch_items = st.fixed_dictionaries(
     {"action": st.sampled_from(sorted(ITEM_ACTIONS)) | st.text(max_size=8)},
     optional={
@@ -308,18 +306,9 @@ batch_items = st.fixed_dictionaries(
         "reqId": st.text(max_size=8),
     },
 )
-schemathesis.openapi.format("json-object", json_objects.map(json.dumps))
 schemathesis.openapi.format(
     "json-array", (st.lists(batch_items, min_size=1, max_size=4) | st.lists(json_values, max_size=4)).map(json.dumps)
 )
-
-
-@schemathesis.serializer("text/plain")
-def _text_plain_as_json(ctx: Any, value: Any) -> bytes:
-    """The spec's text/plain bodies are JSON documents (the JS SDK labels its JSON text/plain)."""
-    if isinstance(value, bytes):
-        return value
-    return json.dumps(value).encode("utf-8")
 
 
 def _replaceable(action: str, params: dict[str, Any], name: str, as_text: bool) -> bool:

@@ -21,13 +21,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 from pushfake.contract.outcome import NotCheckable
+from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Answer, Dengage
+from pushfake.core.catalogue import ErrorCatalogue
 
-NOT_AUTHENTICATED = "Not authenticated. The request lacks valid authentication credentials."
-FORBIDDEN = ("Forbidden. The API user is not authorized to use this endpoint or lacks the "
-             "required Push.Manage permission.")
-WRONG_LOGIN = "Invalid userkey or password."
+# The texts of the spec's error catalogue: a send's 401 is SendInstantPush's own, a report's its own.
+CATALOGUE = ErrorCatalogue(api_spec("dengage"))
+NOT_AUTHENTICATED = {"send": CATALOGUE.text("not-authenticated"), "report": CATALOGUE.text("report-not-authenticated")}
+FORBIDDEN = CATALOGUE.text("forbidden")
+WRONG_LOGIN = CATALOGUE.text("wrong-login")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 REPORT_STATUSES = ("Scheduled", "Sending", "Completed")
 SCHEMES = st.sampled_from(["Bearer", ""])  # "": the bare token
@@ -144,26 +147,28 @@ class _Tokens(_DengageMachine):
         expect_error(answer, 401, WRONG_LOGIN)
         return multiple()
 
-    def probe(self, kind: str, scheme: str | None, token: str) -> Answer:
+    def probe(self, kind: str, scheme: str | None, token: str) -> tuple[str, Answer]:
+        """(the operation asked, its answer): a send when one may go somewhere, else a report."""
         named = [a for a in self.audiences() if a] or self.audiences()  # a table or segment rather than everyone
         if kind == "send" and named:
-            return self.api.send(dict(named[0]), scheme=scheme, token=token)  # no content: refused whatever it names
-        return self.api.report(self.made_up_uuid(), scheme=scheme, token=token)
+            # no content: refused whatever it names
+            return "send", self.api.send(dict(named[0]), scheme=scheme, token=token)
+        return "report", self.api.report(self.made_up_uuid(), scheme=scheme, token=token)
 
     @rule(token=tokens, whose=st.sampled_from(["this token"] * 3 + ["a made-up token", "no token"]),
           scheme=SCHEMES, kind=st.sampled_from(["report", "send"]))
     def use_a_token(self, token: Token, whose: str, scheme: str, kind: str) -> None:
         if whose != "this token":  # unknown, or no Authorization header at all
-            answer = self.probe(kind, scheme if whose == "a made-up token" else None, self.target.ids.user())
-            expect_error(answer, 401, NOT_AUTHENTICATED)
+            asked, answer = self.probe(kind, scheme if whose == "a made-up token" else None, self.target.ids.user())
+            expect_error(answer, 401, NOT_AUTHENTICATED[asked])
             return
         sends = kind == "send" and bool(self.audiences())
         if not token.permitted and not sends:
             return  # the spec does not say whether a report needs Push.Manage
         expired = self.expired(token)
-        answer = self.probe(kind, scheme, token.value)
+        asked, answer = self.probe(kind, scheme, token.value)
         if expired:
-            expect_error(answer, 401, NOT_AUTHENTICATED)
+            expect_error(answer, 401, NOT_AUTHENTICATED[asked])
         elif not token.permitted:
             expect_error(answer, 403, FORBIDDEN)
         elif sends:

@@ -1,6 +1,7 @@
 """Leanplum state machines: `start`, `track` and `sendMessage` held to a model of users, devices
 and messages (create dispositions, the skip warnings, messagesSent), and `multi` batches held to
-the per-item rules (one element per item, in order, reqId echoed, the first failing status).
+the per-item rules (one element per item, in order, reqId echoed, the first failing status; an
+item naming neither user nor device fails alone with 404 "Invalid app/user combination").
 
 Safe mode keeps to the policy: own ids, development mode for everything but `sendMessage`, and
 `sendMessage` only to absent ids (so a send to a known user, or with push tokens, never runs).
@@ -26,6 +27,7 @@ USER_NOT_FOUND = "User not found; request skipped."
 DEVICE_NOT_FOUND = "Device not found; request skipped."
 MESSAGE_NOT_FOUND = "Message entity not found"
 INVALID_KEY = "Invalid access key"
+INVALID_APP_USER = "Invalid app/user combination"
 EVENT_REQUIRED = "'event' must be provided"
 MADE_UP_ACTION = "pushfakeContractNoSuchAction"
 UNKNOWN_ACTION = f"Unknown action '{MADE_UP_ACTION}'."
@@ -151,8 +153,6 @@ class _LeanplumMachine(RuleBasedStateMachine):
           plan=PLANS, data=st.data())
     def start_a_known_user(self, user: str, device: str, disposition: str | None, token: str | None,
                            plan: str | None, data: st.DataObject) -> None:
-        if device == "new" and disposition == CREATE_NEVER:
-            device = "none"  # the spec says nothing of an unknown device under CreateNever for start
         model = self.known[user]
         device_id = None
         if device == "own" and model.devices:
@@ -269,7 +269,7 @@ class _Item:
 
 
 ITEM_KINDS = ("start", "start never", "track", "track without event", "made-up action", "send with dev key",
-              "send with production key")
+              "send with production key", "no user or device")
 
 
 class _Batches(_LeanplumMachine):
@@ -296,6 +296,9 @@ class _Batches(_LeanplumMachine):
         if kind == "track without event":
             return _Item({"action": "track", "userId": ids.user()}, 400, f"the error {EVENT_REQUIRED!r}",
                          lambda e: _failed(e, EVENT_REQUIRED))
+        if kind == "no user or device":  # recorded: that item fails with 404, the others run
+            return _Item({"action": "setUserAttributes", "userAttributes": {"pushfakeContract": "set"}}, 404,
+                         f"the error {INVALID_APP_USER!r}", lambda e: _failed(e, INVALID_APP_USER))
         if kind == "made-up action":
             return _Item({"action": MADE_UP_ACTION, "userId": ids.user()}, 400, f"the error {UNKNOWN_ACTION!r}",
                          lambda e: _failed(e, UNKNOWN_ACTION))
