@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from pushfake import Fake, create_app
 from pushfake.app import uvicorn_config
 from pushfake.cli import listening_socket
+from pushfake.core.server_limits import ServerLimits
 
 
 @dataclass
@@ -30,11 +31,16 @@ class LiveServer:
     def dengage_url(self) -> str:
         return f"{self.url}/rest"
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
 
 @contextmanager
-def serve_in_thread(fake: Fake) -> Iterator[LiveServer]:
-    """`fake` served by uvicorn on a free loopback port until the block ends."""
-    server = uvicorn.Server(uvicorn_config(create_app(fake), log_level="warning", lifespan="on"))
+def serve_in_thread(fake: Fake, limits: ServerLimits | None = None) -> Iterator[LiveServer]:
+    """`fake` served by uvicorn on a free loopback port until the block ends (held to `limits`,
+    default `ServerLimits()`, as `pushfake serve` holds it)."""
+    server = uvicorn.Server(uvicorn_config(create_app(fake), limits=limits, log_level="warning", lifespan="on"))
     sock = listening_socket(socket.AF_INET)
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)

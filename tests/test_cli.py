@@ -108,3 +108,16 @@ def test_served_connections_send_answers_without_nagle_delay():
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_spec_output_cut_short_by_its_reader_ends_without_a_traceback():
+    """`pushfake spec --errors | head -1`: the reader is gone before the command writes (as `head`
+    is once it has its line), and the command ends quietly like any Unix filter."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the child starts: its first write finds no reader
+    process = subprocess.Popen([sys.executable, "-m", "pushfake", "spec", "--vendor", "leanplum", "--errors"],
+                               stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    _, err = process.communicate(timeout=30)
+    assert b"Traceback" not in err, err.decode()
+    assert process.returncode == 141

@@ -6,10 +6,11 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -76,8 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "spec":
-        return _spec(args)
+        return _quiet_on_closed_pipe(lambda: _spec(args))
     return _check_fixtures(args.path)
+
+
+def _quiet_on_closed_pipe(run: Callable[[], int]) -> int:
+    """`run`, for output a reader may stop reading (`pushfake spec --errors | head`): a closed pipe
+    ends the command quietly, as it ends `cat`, instead of with a traceback."""
+    try:
+        code = run()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 141  # 128 + SIGPIPE, what a shell reports for a command its reader left
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -64,3 +64,16 @@ def test_the_documented_defaults_are_in_the_schemas() -> None:
     assert default("StartParams", 3, "background") is False
     assert spec.resolve("#/components/schemas/Credentials/properties/devMode")["default"] is False
     assert spec.resolve("#/components/schemas/DeviceFields/properties/locationAccuracyType")["default"] == "IP"
+
+
+def test_the_repository_schemathesis_config_says_what_the_contract_kit_says() -> None:
+    """`schemathesis.toml` (read by a direct run from the checkout) loads the same hooks and
+    narrows the same check as `pushfake contract`, so the two runs judge alike."""
+    import pathlib
+    import tomllib
+
+    from pushfake.contract.conformance import dengage, formats
+
+    config = tomllib.loads((pathlib.Path(__file__).resolve().parents[2] / "schemathesis.toml").read_text("utf-8"))
+    assert config["hooks"] == formats.__name__
+    assert config["operations"] == dengage.CONFIG["operations"]

@@ -242,3 +242,20 @@ def test_anchors_and_aliases_within_the_bound_still_load(rig):
     assert "*gold" in text
     response = rig.client.put("/_pushfake/fixtures", content=text, headers={"content-type": "application/yaml"})
     assert response.status_code == 200, response.text
+
+
+# --- bodies of any size ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("method", "path", "content_type"), [
+    ("PUT", "/_pushfake/fixtures", "application/yaml"),
+    ("POST", "/_pushfake/faults", "application/json"),
+])
+def test_a_control_body_past_its_bound_is_a_413_and_is_not_held(rig, method, path, content_type):
+    from pushfake.control.routes import MAX_BODY_BYTES
+
+    before = rig.snapshot()
+    response = rig.client.request(method, path, content=b" " * (MAX_BODY_BYTES + 1),
+                                  headers={"content-type": content_type})
+    assert response.status_code == 413, (response.status_code, response.text[:300])
+    assert str(MAX_BODY_BYTES) in control_error(response)
+    assert rig.snapshot() == before
+    rig.still_works()

@@ -213,12 +213,15 @@ def test_numbers_past_a_float_in_text_are_a_clean_400_and_change_nothing(client,
     assert fake.leanplum.user(APP, "huge") is None
 
 
+NUMBER_OUT_OF_RANGE = "holds a number out of range (beyond a 64-bit integer or a double, NaN or Infinity)"
+
+
 @pytest.mark.parametrize(("name", "text", "detail"), [
-    ("userAttributes", "[" * 100_000, "nests objects or arrays too deeply"),
-    ("values", '{"a":' * 100 + "1" + "}" * 100, "nests objects or arrays too deeply"),
-    ("params", '{"n": 1e400}', "holds a number out of range"),
-    ("userAttributes", '{"n": NaN}', "holds a number out of range"),
-    ("userAttributes", '{"s": "\\ud800"}', "holds text that is not valid Unicode"),
+    ("userAttributes", "[" * 100_000, "nests objects or arrays more than 64 levels deep"),
+    ("values", '{"a":' * 100 + "1" + "}" * 100, "nests objects or arrays more than 64 levels deep"),
+    ("params", '{"n": 1e400}', NUMBER_OUT_OF_RANGE),
+    ("userAttributes", '{"n": NaN}', NUMBER_OUT_OF_RANGE),
+    ("userAttributes", '{"s": "\\ud800"}', "holds text that is not valid Unicode (a lone surrogate escape)"),
 ])
 def test_json_text_parameters_are_read_by_the_one_json_reader(client, fake, name, text, detail):
     action = {"values": "sendMessage", "params": "track"}.get(name, "start")

@@ -73,6 +73,22 @@ def test_dengage_sends_keep_the_newest(bounded):
     assert stats(client)["sends"] == {"held": 2, "dropped": 1, "max": 2}
 
 
+def test_a_send_forgets_the_deliveries_dropped_to_keep_the_bound(bounded):
+    """A send lists its deliveries; those the deliveries bound dropped leave the list, so sends
+    kept up to their bound cannot hold ids without end, and the report counts what is held."""
+    fake, client = bounded(deliveries=5)
+    token = dg.login(client)
+    tracking = [dg.tracking_id(dg.send(client, token, {"content": dg.CONTENT})) for _ in range(3)]
+    held = {d.id for d in fake.deliveries.find()}
+    sends = [fake.dengage.state.send(dg.ACCOUNT, t) for t in tracking]
+    listed = [i for send in sends for i in send.delivery_ids]
+    assert len(held) == 5 and sorted(listed) == sorted(held)  # every send's list holds only kept ids
+    assert sends[-1].delivery_ids  # the newest send still has its deliveries
+    fake.run_until_idle()
+    report = dg.report(client, token, tracking[-1])
+    assert report["totalCount"] == len(sends[-1].delivery_ids)
+
+
 def test_expired_tokens_are_purged_at_the_next_login(bounded):
     fake, client = bounded()
     lifetime = fake.dengage.settings.token_lifetime_seconds

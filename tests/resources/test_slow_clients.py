@@ -11,50 +11,25 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
-from pushfake import Fake, create_app
-from pushfake.app import uvicorn_config
+from pushfake import Fake
 from pushfake.core.journal import Entry
-from pushfake.cli import listening_socket
 from pushfake.core.server_limits import DRAIN_MULTIPLE, ServerLimits, default_max_connections
 from tests.leanplum.helpers import APP, PROD
+from tests.support import LiveServer, serve_in_thread
 
 HEALTH = b"GET /_pushfake/health HTTP/1.1\r\nHost: pushfake\r\n\r\n"
 LIMITS = ServerLimits(header_timeout=0.5, body_timeout=1.0, max_connections=8)
 
 
-@dataclass
-class Live:
-    port: int
-    fake: Fake
-
-
 @contextlib.contextmanager
-def serving(limits: ServerLimits = LIMITS) -> Iterator[Live]:
-    fake = Fake(seed=7)
-    server = uvicorn.Server(uvicorn_config(create_app(fake), limits=limits, log_level="error", lifespan="on"))
-    sock = listening_socket(socket.AF_INET)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(512)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield Live(sock.getsockname()[1], fake)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+def serving(limits: ServerLimits = LIMITS) -> Iterator[LiveServer]:
+    with serve_in_thread(Fake(seed=7), limits) as live:
+        yield live
 
 
 def connect(port: int) -> socket.socket:

@@ -31,7 +31,7 @@ from pushfake.control.views import (
 )
 from pushfake.core.admin import AdminError, view
 from pushfake.core.clock import SystemClock, TimeOutOfRange, checked_step, checked_time
-from pushfake.core.decoding import JsonProblem, parse_json
+from pushfake.core.decoding import DecodeError, JsonProblem, parse_json, read_body
 from pushfake.core.fixtures import FixtureError, check_fixtures, check_part, parse_fixtures
 from pushfake.core.spec import ApiSpec, SchemaValidator
 from pushfake.dengage import admin as dengage_admin
@@ -87,8 +87,23 @@ def _body_validator(operation_id: str) -> SchemaValidator | None:
     raise KeyError(operation_id)
 
 
+# The largest control-plane body read: a fixtures document of a big world fits many times over.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+async def body_bytes(request: Request) -> bytes:
+    """The request's body, read up to MAX_BODY_BYTES (413 past it) so no client can make the
+    control plane hold a body of any size."""
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except DecodeError as exc:
+        if exc.status == 413:
+            raise AdminError(413, f"the body is larger than {MAX_BODY_BYTES} bytes") from None
+        raise AdminError(exc.status, "the body could not be read") from None
+
+
 async def json_body(request: Request, operation_id: str, required: bool = True) -> Any:
-    raw = await request.body()
+    raw = await body_bytes(request)
     if not raw.strip():
         if required:
             raise AdminError(400, "a JSON body is required")
@@ -130,7 +145,7 @@ def routes(fake: Fake) -> list[BaseRoute]:
 
     async def load_fixtures(request: Request) -> Any:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        raw = (await request.body()).decode("utf-8", errors="replace")
+        raw = (await body_bytes(request)).decode("utf-8", errors="replace")
         try:
             if media in YAML_TYPES:
                 document = parse_fixtures("fixtures", raw)

@@ -64,6 +64,12 @@ class ErrorCatalogue:
     def status(self, key: str) -> int:
         return self.entry(key).status
 
+    def fault_text(self, status: int) -> str:
+        """What an injected error fault with `status` says when its rule gives no text of its own:
+        the catalogue's `fault-<status>` entry, else `fault-other`."""
+        key = f"fault-{status}"
+        return self.text(key) if key in self._entries else self.text("fault-other", status=status)
+
     def entries(self) -> list[ErrorText]:
         return list(self._entries.values())
 

@@ -22,14 +22,6 @@ from pushfake.core.spec import ApiSpec
 
 Coercer = Callable[[Any], Any]
 
-# What a JSON-text problem (a `core.decoding` catalogue key) means for one parameter, in plain words.
-_JSON_PROBLEMS = {
-    "json-too-deep": "nests objects or arrays too deeply",
-    "json-lone-surrogate": "holds text that is not valid Unicode",
-    "json-number-out-of-range": "holds a number out of range",
-}
-
-
 class CoercionError(ValueError):
     """A value passed the schema but cannot be normalised. `name` is the parameter (set by
     `coerce_params`), `detail` what is wrong in plain words ("must be a number")."""
@@ -95,7 +87,7 @@ def _json(kind: type, label: str) -> Coercer:
             try:
                 value = parse_json(value)
             except JsonProblem as exc:
-                raise CoercionError(_JSON_PROBLEMS.get(exc.key, f"is not JSON text of {label}")) from None
+                raise CoercionError(f"is not JSON text of {label}" if exc.key == "body-not-json" else exc.plain) from None
         if not isinstance(value, kind):
             raise CoercionError(f"must be {label} (or the JSON text of one)")
         return value

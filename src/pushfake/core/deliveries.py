@@ -86,6 +86,7 @@ class Delivery:
 
 FINAL_STATES = frozenset({"delivered", "failed"})
 Consumer = Callable[[list[str]], None]
+DropListener = Callable[[Delivery], None]
 
 
 class DeliveryQueue:
@@ -99,6 +100,12 @@ class DeliveryQueue:
         self.tokens = TokenRegistry(store)  # tokens a gateway rejected; sends skip them
         self.changes = Changes()  # wakes whoever long-polls for a delivery
         self.kept = Kept(DEFAULT_BOUNDS["deliveries"])
+        self._drop_listeners: list[DropListener] = []
+
+    def on_drop(self, listener: DropListener) -> None:
+        """Call `listener` with each delivery dropped to keep the bound, so a record that lists
+        deliveries (a D·engage send) can forget it too and stay bounded with them."""
+        self._drop_listeners.append(listener)
 
     def new_ids(self, count: int) -> list[str]:
         return self._rng.uuid4s(count)
@@ -111,7 +118,11 @@ class DeliveryQueue:
             delivery.timeline = (*delivery.timeline, step)
             table.put(delivery.id, delivery)
             for old in kept.add(delivery.id):
+                dropped = table.get(old)
                 table.delete(old)
+                if dropped is not None:
+                    for listener in self._drop_listeners:
+                        listener(dropped)
         self.changes.notify()
 
     def save(self, delivery: Delivery) -> None:

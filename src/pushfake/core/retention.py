@@ -8,6 +8,7 @@ the fixtures' `retention` section, or `Fake(retention=...)` / `pushfake serve --
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,9 @@ class Kept:
     def __init__(self, bound: int) -> None:
         self.bound = bound
         self.dropped = 0
-        self._order: dict[Any, None] = {}
+        # An OrderedDict, not a dict: a dict whose oldest keys are deleted keeps their holes at the
+        # front until it resizes, so finding the oldest would scan them (quadratic at 100,000).
+        self._order: OrderedDict[Any, None] = OrderedDict()
 
     def add(self, key: Any) -> list[Any]:
         self._order.setdefault(key, None)
@@ -51,9 +54,7 @@ class Kept:
             return []
         over = []
         while len(self._order) > self.bound:
-            oldest = next(iter(self._order))
-            del self._order[oldest]
-            over.append(oldest)
+            over.append(self._order.popitem(last=False)[0])
         self.dropped += len(over)
         return over
 

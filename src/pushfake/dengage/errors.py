@@ -40,10 +40,7 @@ REPORT = Refusals(REPORT_NOT_AUTHENTICATED, REPORT_TOO_MANY_REQUESTS)
 
 def fault_message(status: int) -> str:
     """What an injected error fault says when its rule gives no text of its own."""
-    if status == 429:
-        return TOO_MANY_REQUESTS
-    key = f"fault-{status}"
-    return text(key) if key in {e.key for e in CATALOGUE.entries()} else text("fault-other", status=status)
+    return TOO_MANY_REQUESTS if status == 429 else CATALOGUE.fault_text(status)
 
 
 class DengageError(Exception):

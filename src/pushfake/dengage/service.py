@@ -57,6 +57,7 @@ class DengageService:
         self._clock = clock
         self._rng = rng
         self._deliveries = deliveries
+        deliveries.on_drop(self._forget_delivery)
         self._scheduler = scheduler
         self._book = limits
         self._in_flight: dict[str, int] = {}
@@ -263,6 +264,20 @@ class DengageService:
         with self.state.transaction():
             ids = self._deliver(account, send, plan)
         self._deliveries.hand_off_now(ids)
+
+    def _forget_delivery(self, delivery: Delivery) -> None:
+        """A delivery dropped to keep the deliveries bound leaves its send's list too, so sends
+        hold no more ids than there are deliveries (the oldest go first, and a send's ids are in
+        the order they were made, so the dropped one is its send's first)."""
+        if delivery.vendor != "dengage":
+            return
+        for account in self.state.accounts():
+            if delivery.app_id in account.applications:
+                send = self.state.send(account.id, delivery.send_id)
+                if send is not None and send.delivery_ids and send.delivery_ids[0] == delivery.id:
+                    del send.delivery_ids[0]
+                    self.state.put_send(send)
+                return
 
     # --- the send report ---------------------------------------------------------------------------
     def report(self, caller: Caller, query: dict[str, str]) -> Result:

@@ -32,10 +32,7 @@ TOO_MANY_REQUESTS = text("too-many-requests")
 def fault_message(status: int) -> str:
     """What an injected error fault says when its rule gives no text of its own (a 429 says
     what strict device locking says, the documented 429)."""
-    if status == 429:
-        return CONCURRENT_REQUESTS
-    key = f"fault-{status}"
-    return text(key) if key in {e.key for e in CATALOGUE.entries()} else text("fault-other", status=status)
+    return CONCURRENT_REQUESTS if status == 429 else CATALOGUE.fault_text(status)
 
 
 def must_be_provided(name: str) -> str:
