@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from hypothesis import HealthCheck, settings
@@ -57,6 +59,17 @@ def serve_in_thread(fake: Fake, limits: ServerLimits | None = None) -> Iterator[
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Stop a process the test started: SIGTERM, then SIGKILL if it has not ended in 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait(10)
 
 
 def deterministic(max_examples: int, *suppress: HealthCheck) -> settings:

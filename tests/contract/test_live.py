@@ -29,7 +29,7 @@ import requests
 from pushfake import Fake
 from pushfake.core.deliveries import Delivery
 from pushfake.core.journal import Entry
-from tests.support import serve_in_thread
+from tests.support import serve_in_thread, stop_process
 
 TIMEOUT = 150
 PREFIX = "pushfake-contract-"
@@ -55,23 +55,13 @@ def finished(process: subprocess.Popen[bytes], folder: Path) -> tuple[int, str, 
     return code, output, json.loads(report.read_text(encoding="utf-8"))
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait(10)
-
-
 def serve(folder: Path, stack: ExitStack) -> str:
     """`pushfake serve --port 0` in a subprocess; its URL as it prints it."""
     log = folder / "serve.txt"
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "pushfake", "serve", "--port", "0"], cwd=folder,
                                   env=environment(), stdout=out, stderr=subprocess.STDOUT)
-    stack.callback(stop, server)
+    stack.callback(stop_process, server)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = re.search(r"listening on (http://\S+)", log.read_text(encoding="utf-8", errors="replace"))
@@ -110,14 +100,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         full = tmp_path_factory.mktemp("full")
         url = serve(full, stack)
         full_run = contract(full, "--target", url, "--examples", "20")
-        stack.callback(stop, full_run)
+        stack.callback(stop_process, full_run)
 
         safe = tmp_path_factory.mktemp("safe")
         fake = Fake(seed=0)
         witness = Witness(fake)
         server = stack.enter_context(serve_in_thread(fake))
         safe_run = contract(safe, "--target", server.url, "--safe", "--rate", "10000", "--examples", "5")
-        stack.callback(stop, safe_run)
+        stack.callback(stop_process, safe_run)
         yield {"full": (full_run, full, url), "safe": (safe_run, safe, server.url, witness)}
 
 

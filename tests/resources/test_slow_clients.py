@@ -20,7 +20,7 @@ from pushfake import Fake
 from pushfake.core.journal import Entry
 from pushfake.core.server_limits import DRAIN_MULTIPLE, ServerLimits, default_max_connections
 from tests.leanplum.helpers import APP, PROD
-from tests.support import LiveServer, serve_in_thread
+from tests.support import LiveServer, serve_in_thread, stop_process
 
 HEALTH = b"GET /_pushfake/health HTTP/1.1\r\nHost: pushfake\r\n\r\n"
 LIMITS = ServerLimits(header_timeout=0.5, body_timeout=1.0, max_connections=8)
@@ -211,12 +211,7 @@ def test_serve_under_a_low_open_files_limit_still_answers_its_health_check():
             time.sleep(0.3)
             assert health_seconds(port) < 2.0
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
         err.seek(0)
