@@ -18,19 +18,19 @@ import pytest
 
 from pushfake import cli
 from pushfake.core.catalogue import CATALOGUE_KEY, ErrorCatalogue
+from pushfake.core.resources import VENDORS
 from pushfake.core.spec import FIDELITY_LEVELS, ApiSpec
 from pushfake.dengage.world import DengageSettings
 from pushfake.leanplum.world import LeanplumSettings
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "pushfake"
-VENDORS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
 SETTINGS = {"leanplum": LeanplumSettings, "dengage": DengageSettings}
 # Constraints a request schema can enforce that a vendor may not: each must sit under a mark.
 CONSTRAINTS = ("maxLength", "maxItems", "maxProperties", "pattern", "maximum", "minimum")
 
 
 def spec(vendor: str) -> ApiSpec:
-    return ApiSpec.from_resource(VENDORS[vendor])
+    return ApiSpec.of(vendor)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -32,9 +32,9 @@ def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
 
 
 def test_the_package_ships_the_same_document(document: dict[str, Any]) -> None:
-    shipped = yaml.safe_load(openapi_document("leanplum.yaml").read_text(encoding="utf-8"))
+    shipped = yaml.safe_load(openapi_document("leanplum").read_text(encoding="utf-8"))
     assert shipped == document
-    assert ApiSpec.from_resource("leanplum.yaml").document == document
+    assert ApiSpec.of("leanplum").document == document
 
 
 def test_every_operation_has_an_operation_id(document: dict[str, Any]) -> None:

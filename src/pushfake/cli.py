@@ -16,10 +16,9 @@ from urllib.parse import urlencode
 
 from pushfake import __version__
 from pushfake.core.fixtures import FixtureError
+from pushfake.core.resources import SPEC_FILES, VENDORS, openapi_document
 from pushfake.core.spec import ApiSpec
 from pushfake.core.server_limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT
-
-SPECS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
     spec = commands.add_parser("spec", help="print a vendor spec, or the behaviours it marks as assumed")
-    spec.add_argument("--vendor", choices=sorted(SPECS), default="leanplum")
+    spec.add_argument("--vendor", choices=sorted(VENDORS), default="leanplum")
     spec.add_argument("--assumptions", action="store_true", help="list every behaviour marked x-pushfake-fidelity: assumed")
     spec.add_argument("--fidelity", choices=["documented", "recorded", "assumed"], help="list marks of this level")
     spec.add_argument("--errors", action="store_true",
@@ -183,20 +182,19 @@ def _graceful_signals(server: Any) -> Iterator[None]:
 
 
 def _spec(args: argparse.Namespace) -> int:
-    spec = ApiSpec.from_resource(SPECS[args.vendor])
+    spec = ApiSpec.of(args.vendor)
     if args.errors:
         return _errors(spec, args.json)
     level = "assumed" if args.assumptions else args.fidelity
     if level is None:
-        from pushfake.core.resources import openapi_document
 
-        sys.stdout.write(openapi_document(SPECS[args.vendor]).read_text(encoding="utf-8"))
+        sys.stdout.write(openapi_document(args.vendor).read_text(encoding="utf-8"))
         return 0
     marks = [m for m in spec.fidelity_marks() if m.fidelity == level]
     if args.json:
         print(json.dumps([m.__dict__ for m in marks], indent=2))
         return 0
-    print(f"{len(marks)} {level} behaviours in openapi/{SPECS[args.vendor]}:")
+    print(f"{len(marks)} {level} behaviours in openapi/{SPEC_FILES[args.vendor]}:")
     for mark in marks:
         print(f"- {mark.summary}")
         print(f"    where: {mark.pointer}")

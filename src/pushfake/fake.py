@@ -97,7 +97,7 @@ class Fake:
         self.leanplum = LeanplumService(
             state=LeanplumState(self.store),
             world=leanplum_world,
-            spec=ApiSpec.from_resource("leanplum.yaml"),
+            spec=ApiSpec.of("leanplum"),
             clock=self.clock,
             rng=self.rng,
             deliveries=self.deliveries,
@@ -106,7 +106,7 @@ class Fake:
         self.dengage = DengageService(
             state=DengageState(self.store),
             world=dengage_world,
-            spec=ApiSpec.from_resource("dengage.yaml"),
+            spec=ApiSpec.of("dengage"),
             clock=self.clock,
             rng=self.rng,
             deliveries=self.deliveries,

@@ -13,8 +13,7 @@ from pushfake.contract.outcome import DID_NOT_HOLD, HELD, NOT_CHECKABLE
 from pushfake.contract.settings import ContractSettings
 from pushfake.contract.spec import assumed
 from pushfake.contract.target import Target, open_target
-
-VENDORS = ("leanplum", "dengage")
+from pushfake.core.resources import VENDORS
 BETA_TABLE = "7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d"  # the default world's table (john, elif)
 ALL = checks(VENDORS)
 BY_NAME = {check.name: check for check in ALL}

@@ -23,7 +23,7 @@ from tests.dengage.helpers import (
     world,
 )
 
-SPEC = ApiSpec.from_resource("dengage.yaml")
+SPEC = ApiSpec.of("dengage")
 SCHEMAS = SPEC.document["components"]["schemas"]
 
 

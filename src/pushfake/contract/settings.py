@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-VENDORS = ("leanplum", "dengage")
+from pushfake.core.resources import VENDORS
 IN_PROCESS = "in-process"
 
 # Where each credential comes from. The fake's own fixture credentials stand in when a variable is

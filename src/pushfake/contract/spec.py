@@ -8,11 +8,8 @@ from typing import Any
 from pushfake.core.catalogue import CATALOGUE_KEY
 from pushfake.core.spec import ApiSpec, FidelityMark
 
-DOCUMENTS = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml"}
-
-
 def api_spec(vendor: str) -> ApiSpec:
-    return ApiSpec.from_resource(DOCUMENTS[vendor])
+    return ApiSpec.of(vendor)
 
 
 def document(vendor: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def error_response(status: int, message: str) -> Response:
 
 @functools.cache
 def _spec() -> ApiSpec:
-    return ApiSpec.from_resource("control.yaml")
+    return ApiSpec.of("control")
 
 
 @functools.cache

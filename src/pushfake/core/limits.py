@@ -162,4 +162,4 @@ def _place(where: str, location: str, detail: str) -> str:
 
 @functools.cache
 def _schema() -> SchemaValidator:
-    return ApiSpec.from_resource("control.yaml").validator("#/components/schemas/Limit")
+    return ApiSpec.of("control").validator("#/components/schemas/Limit")

@@ -10,9 +10,13 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 
+VENDORS = ("leanplum", "dengage")
+SPEC_FILES = {"leanplum": "leanplum.yaml", "dengage": "dengage.yaml", "control": "control.yaml"}
+
+
 def openapi_document(name: str) -> Traversable:
-    """The spec file `name` (e.g. ``leanplum.yaml``)."""
-    return resources.files("pushfake") / "openapi" / name
+    """The OpenAPI document `name` (``leanplum``, ``dengage`` or ``control``)."""
+    return resources.files("pushfake") / "openapi" / SPEC_FILES[name]
 
 
 def default_fixtures() -> Traversable:

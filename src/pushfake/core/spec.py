@@ -199,8 +199,10 @@ class ApiSpec:
         self.name = name
 
     @classmethod
-    def from_resource(cls, filename: str) -> ApiSpec:
-        return _load_resource(filename)
+    def of(cls, name: str) -> ApiSpec:
+        """The document `name` shipped in the package (``leanplum``, ``dengage``, ``control``),
+        read once per process."""
+        return _load_resource(name)
 
     @functools.lru_cache(maxsize=None)  # noqa: B019 - one spec object lives as long as the process
     def validator(self, pointer: str) -> SchemaValidator:
@@ -234,9 +236,10 @@ class ApiSpec:
 
 
 @functools.lru_cache(maxsize=None)
-def _load_resource(filename: str) -> ApiSpec:
-    with openapi_document(filename).open("r", encoding="utf-8") as fh:
-        return ApiSpec(yaml.safe_load(fh), filename)
+def _load_resource(name: str) -> ApiSpec:
+    document = openapi_document(name)
+    with document.open("r", encoding="utf-8") as fh:
+        return ApiSpec(yaml.safe_load(fh), document.name)
 
 
 def _mark_summary(node: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from pushfake.core.catalogue import ErrorCatalogue
 from pushfake.core.spec import ApiSpec
 
-CATALOGUE = ErrorCatalogue(ApiSpec.from_resource("dengage.yaml"))
+CATALOGUE = ErrorCatalogue(ApiSpec.of("dengage"))
 text = CATALOGUE.text
 
 NOT_AUTHENTICATED = text("not-authenticated")

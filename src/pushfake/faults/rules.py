@@ -120,7 +120,7 @@ class Rule:
 
 @functools.cache
 def _schema() -> SchemaValidator:
-    return ApiSpec.from_resource("control.yaml").validator("#/components/schemas/FaultRule")
+    return ApiSpec.of("control").validator("#/components/schemas/FaultRule")
 
 
 def rule_from(raw: Any, *, rule_id: str, now: float, scope: str = "runtime") -> Rule:

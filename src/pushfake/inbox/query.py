@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.resources import VENDORS
 from pushfake.inbox.notifications import shown
-
-VENDORS = ("leanplum", "dengage")
 STATES = ("queued", "sending", "retrying", "delivered", "failed")
 MAX_TEXT = 200  # longer search text is a mistake, not a query
 MAX_PAGE = 100_000

@@ -12,7 +12,7 @@ from typing import Any
 from pushfake.core.catalogue import ErrorCatalogue
 from pushfake.core.spec import ApiSpec
 
-CATALOGUE = ErrorCatalogue(ApiSpec.from_resource("leanplum.yaml"))
+CATALOGUE = ErrorCatalogue(ApiSpec.of("leanplum"))
 text = CATALOGUE.text
 
 INVALID_KEY = text("invalid-key")
