@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from pushfake.core.deliveries import Delivery, DeliveryQueue
 from pushfake.core.resources import VENDORS
 from pushfake.inbox.notifications import shown
+
 STATES = ("queued", "sending", "retrying", "delivered", "failed")
 MAX_TEXT = 200  # longer search text is a mistake, not a query
 MAX_PAGE = 100_000
