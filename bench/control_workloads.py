@@ -297,11 +297,19 @@ async def _requests(fake: Any, count: int, through_traffic: bool, on_sample: Any
     from starlette.responses import Response
 
     from pushfake.faults.rules import RequestFacts
+    from pushfake.plumbing import Ask
     from pushfake.traffic import Handled
 
+    class Vendor:  # what traffic.run asks of a vendor: its answer, its error body
+        response = Response(b"{}")
 
-    def render_error(status: int, message: str | None) -> Response:
-        return Response(json.dumps({"response": [{"success": False, "error": {"message": message}}]}), status)
+        async def respond(self, ask: Ask) -> Handled:
+            return Handled(self.response)
+
+        def error(self, status: int, message: str | None) -> Response:
+            return Response(json.dumps({"response": [{"success": False, "error": {"message": message}}]}), status)
+
+    vendor = Vendor()
 
     run = fake.traffic.run
     loads = json.loads
@@ -310,17 +318,13 @@ async def _requests(fake: Any, count: int, through_traffic: bool, on_sample: Any
         raw = BODY_TEMPLATE % i
         body = loads(raw)
         params = {"action": "sendMessage", **body}  # query and body merged, as the routes do
-        response = Response(b'{"response":[{"success":true,"messagesSent":%d}]}' % i, 200,
-                            media_type="application/json;charset=utf-8")  # each request its own answer
-
-        async def handle(response: Response = response) -> Handled:
-            return Handled(response)
-
-        facts = RequestFacts("leanplum", "POST", "/api", "sendMessage", "app_pushfake", ("alice",), params)
+        vendor.response = Response(b'{"response":[{"success":true,"messagesSent":%d}]}' % i, 200,
+                                   media_type="application/json;charset=utf-8")  # each request its own answer
+        ask = Ask(RequestFacts("leanplum", "POST", "/api", "sendMessage", "app_pushfake", ("alice",), params), params)
         if through_traffic:
-            await run(facts, raw, handle, render_error, None)
+            await run(vendor, ask, raw)
         else:
-            await handle()
+            await vendor.respond(ask)
         if on_sample is not None and (i == JOURNAL_SIZE or i % SAMPLE_EVERY == 0):
             on_sample(i, time.perf_counter() - started)
     return time.perf_counter() - started

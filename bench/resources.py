@@ -124,10 +124,19 @@ async def _journal_requests(fake: Any, count: int, samples: list[dict[str, Any]]
     from starlette.responses import Response
 
     from pushfake.faults.rules import RequestFacts
+    from pushfake.plumbing import Ask
     from pushfake.traffic import Handled
 
-    def render_error(status: int, message: str | None) -> Response:
-        return Response(b"{}", status)
+    class Vendor:  # what traffic.run asks of a vendor: its answer, its error body
+        response = Response(b"{}")
+
+        async def respond(self, ask: Ask) -> Handled:
+            return Handled(self.response)
+
+        def error(self, status: int, message: str | None) -> Response:
+            return Response(b"{}", status)
+
+    vendor = Vendor()
 
     every = max(1, count // 20)
     filler = MiB - 200
@@ -135,13 +144,9 @@ async def _journal_requests(fake: Any, count: int, samples: list[dict[str, Any]]
         raw = json.dumps({"appId": APP, "clientKey": KEY, "userId": f"u{i % 100}",
                           "userAttributes": {"bio": f"{i:08d}" + "x" * filler}}).encode()
         params = {"action": "start", **json.loads(raw)}
-        response = Response(b'{"response":[{"success":true,"n":%d}]}' % i, 200, media_type="application/json")
-
-        async def handle(response: Response = response) -> Handled:
-            return Handled(response)
-
+        vendor.response = Response(b'{"response":[{"success":true,"n":%d}]}' % i, 200, media_type="application/json")
         facts = RequestFacts("leanplum", "POST", "/api", "start", APP, (f"u{i % 100}",), params)
-        await fake.traffic.run(facts, raw, handle, render_error, None)
+        await fake.traffic.run(vendor, Ask(facts, params), raw)
         del raw, params
         if i % every == 0 or i == count:
             gc.collect()

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
+
 from pushfake import Fake, ManualClock
 from tests.support import serve_in_thread
 
@@ -67,6 +69,11 @@ def test_readme_console_examples_give_the_documented_output():
             outputs = run_block(pairs, server.url)
             for (command, expected), actual in zip(pairs, outputs, strict=True):
                 assert comparable(actual) == comparable(expected), command
+        # The Leanplum example registers dana's iPhone token and sends to her: the push must reach it
+        # (an APNs token is an even number of hex digits; an odd one fails with BadDeviceToken).
+        httpx.post(f"{server.url}/_pushfake/clock/settle", timeout=10).raise_for_status()
+        pushes = httpx.get(f"{server.url}/_pushfake/deliveries", params={"device": "dana-phone"}, timeout=10).json()
+        assert [(d["state"], d["reason"]) for d in pushes["deliveries"]] == [("delivered", None)]
 
 
 def fenced(language: str) -> list[str]:

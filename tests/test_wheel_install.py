@@ -34,10 +34,12 @@ SHIPPED_DATA = (
     "pushfake/fixtures/default.yaml",
     "pushfake/fixtures_schema.yaml",
     "pytest_pushfake/plugin.py",  # the pytest plugin ships in the same wheel
-    "pytest_pushfake/contract_suite.py",  # the contract suite `pushfake contract` runs
+    "pushfake/contract/pytest/suite.py",  # the contract suite `pushfake contract` runs
     "pushfake/contract/conformance/leanplum.py",
     "pushfake/inbox/templates/page.html",  # the inbox page's templates and script
     "pushfake/inbox/static/inbox.js",
+    "pushfake/site/templates/docs.html",  # the index and docs pages' templates
+    "pushfake/site/templates/layout.html",
 )
 BIN = "Scripts" if os.name == "nt" else "bin"
 
@@ -86,9 +88,11 @@ def test_wheel_installs_and_serves(tmp_path: Path) -> None:
         names = set(archive.namelist())
         missing = [name for name in SHIPPED_DATA if name not in names]
         assert not missing, f"{wheel.name} lacks {missing}"
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), f"{wheel.name} lacks the license"
         assert archive.read("pushfake/openapi/leanplum.yaml") == (REPO / "openapi" / "leanplum.yaml").read_bytes()
         [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-        assert "[pytest11]\npushfake = pytest_pushfake.plugin" in archive.read(entry_points).decode()
+        assert ("[pytest11]\npushfake = pytest_pushfake.plugin\npushfake-contract = pushfake.contract.pytest.session"
+                in archive.read(entry_points).decode())
 
     # --- a fresh venv, the wheel and its dependencies -----------------------------------------------
     venv = tmp_path / "venv"
@@ -140,6 +144,8 @@ def test_wheel_installs_and_serves(tmp_path: Path) -> None:
         element = response.json()["response"][0]
         assert element["success"] is True, element
         assert element["vars"]["welcomeMessage"] == "Welcome to pushfake", element["vars"]
+        docs = httpx.get(f"{base_url}/_pushfake/docs/leanplum", timeout=10)  # templates read from the wheel
+        assert docs.status_code == 200 and "sendMessagePost" in docs.text, docs.text[:500]
 
         proc.send_signal(signal.SIGTERM)
         try:

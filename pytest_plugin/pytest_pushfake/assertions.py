@@ -77,20 +77,9 @@ def _subset_differences(prefix: str, got: Mapping[str, Any], want: Mapping[str, 
             out.append(f"{place} missing (expected {value!r})")
         elif isinstance(value, Mapping) and isinstance(got[key], Mapping):
             out.extend(_subset_differences(place, got[key], value))
-        elif not _same(got[key], value):
+        elif got[key] != value:
             out.append(f"{place} {got[key]!r} (expected {value!r})")
     return out
-
-
-def _same(got: Any, want: Any) -> bool:
-    """Equal, or the same number once written as text: wire parameters often arrive as text
-    (`messageId=1001` matches 1001 and '1001')."""
-    if got == want:
-        return True
-    numbers = int | float
-    return ((isinstance(got, str) and isinstance(want, numbers) and not isinstance(want, bool))
-            or (isinstance(want, str) and isinstance(got, numbers) and not isinstance(got, bool))) \
-        and str(got) == str(want)
 
 
 def _show(value: Any) -> str:

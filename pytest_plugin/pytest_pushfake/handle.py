@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from pushfake import Client, Fake, FakeFailure
+from pushfake.leanplum.dispatch import as_read
 from pytest_pushfake import assertions as a
 
 _POLL = 0.005  # how often a live assertion looks again
@@ -263,7 +264,8 @@ class Pushfake:
         """No journaled request matches `expected` (the keywords of `assert_requested`)."""
         __tracebackhide__ = True
         a.check_expected("assert_not_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS)
-        rows = [e for e in self.requests() if not a.differences(e, expected, a.REQUEST_FIELDS, action_items=True)]
+        matching = _as_journaled(expected)
+        rows = [e for e in self.requests() if not a.differences(e, matching, a.REQUEST_FIELDS, action_items=True)]
         if rows:
             headline = (f"{a.call_text('assert_not_requested', expected)}: {len(rows)} "
                         f"{'request' if len(rows) == 1 else 'requests'} did arrive")
@@ -277,20 +279,23 @@ class Pushfake:
         __tracebackhide__ = True
         a.check_expected("assert_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS, ("count", "timeout"))
         return self._assert_found("assert_requested", expected, count, timeout, self.requests,
-                                  a.REQUEST_FIELDS, a.describe_request, "request", action_items=True)
+                                  a.REQUEST_FIELDS, a.describe_request, "request", action_items=True,
+                                  matching=_as_journaled(expected))
 
     def _assert_found(self, what: str, expected: dict[str, Any], count: int | None, timeout: float | None,
                       rows_now: Callable[[], list[dict[str, Any]]], fields: Mapping[str, Any],
                       describe: Callable[[Mapping[str, Any]], str], noun: str,
-                      action_items: bool = False) -> dict[str, Any]:
+                      action_items: bool = False, matching: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`matching`: `expected` as it is compared (the call text shows `expected` as written)."""
         __tracebackhide__ = True
+        matching = expected if matching is None else matching
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise TypeError(f"{what}(): count= takes a whole number >= 1 (assert_no_pushes checks for none), "
                             f"not {count!r}")
 
         def look() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             rows = rows_now()
-            return rows, [r for r in rows if not a.differences(r, expected, fields, action_items)]
+            return rows, [r for r in rows if not a.differences(r, matching, fields, action_items)]
 
         self.settle()
         rows, matched = look()
@@ -306,9 +311,19 @@ class Pushfake:
         within = f" within {waited:g} s" if self.live and len(matched) < (count or 1) else ""
         if count is not None and len(matched) != count:
             raise AssertionError(a.listing(f"{call}: {len(matched)} matched{within}", matched, describe)
-                                 if matched else a.no_match(f"{call}: none matched{within}", rows, expected, fields,
+                                 if matched else a.no_match(f"{call}: none matched{within}", rows, matching, fields,
                                                             describe, noun, action_items))
         if not matched:
-            raise AssertionError(a.no_match(f"{call}: no {noun} matched{within}", rows, expected, fields, describe,
+            raise AssertionError(a.no_match(f"{call}: no {noun} matched{within}", rows, matching, fields, describe,
                                             noun, action_items))
         return matched[0]
+
+
+def _as_journaled(expected: dict[str, Any]) -> dict[str, Any]:
+    """`expected` with a Leanplum action's `params` read as the fake reads them (the journal
+    holds what the fake acted on), so a test may write `messageId=3001` or `'3001'`, as a client
+    may send either."""
+    params, action = expected.get("params"), expected.get("action")
+    if not isinstance(params, Mapping) or not isinstance(action, str) or expected.get("vendor", "leanplum") != "leanplum":
+        return expected
+    return {**expected, "params": as_read(action, dict(params))}

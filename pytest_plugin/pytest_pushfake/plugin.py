@@ -37,19 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pushfake-timeout", metavar="SECONDS", type=float, default=None,
                     help=f"how long pushfake_server's assertions wait for what they expect "
                          f"(default {_DEFAULT_TIMEOUT:g})")
-    from pytest_pushfake.contract import add_options
-
-    add_options(parser)
     parser.addini("pushfake_fixtures", "fixtures file the fakes start from (a path from the rootdir)", default="")
     parser.addini("pushfake_seed", "seed of every random draw in the fakes", default="0")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_pushfake import contract
-
     config.addinivalue_line("markers", MARKER)
-    config.pluginmanager.register(contract, "pushfake-contract")
-    contract.configure(config)
     fixtures = config.getoption("pushfake_fixtures") or config.getini("pushfake_fixtures")
     if fixtures and not (config.rootpath / fixtures).is_file():  # once, not in every test
         raise pytest.UsageError(f"pushfake fixtures: no file at {config.rootpath / fixtures}")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from pushfake.control import routes as control_routes
 from pushfake.control.security import PREFIX, AdminTokenMiddleware
@@ -24,6 +25,7 @@ from pushfake.fake import Fake
 from pushfake.faults.asgi import Connections, DroppedConnection
 from pushfake.inbox import routes as inbox_routes
 from pushfake.leanplum import routes as leanplum_routes
+from pushfake.site import routes as site_routes
 
 log = logging.getLogger("pushfake")
 
@@ -33,7 +35,8 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
 
     `admin_token`: when given, every control-plane request must carry it (`pushfake serve`
     passes one when it binds a non-loopback address). `app.state.connections` lets faults cut
-    connections when the app is served by uvicorn with `uvicorn_config`.
+    connections when the app is served by uvicorn with `uvicorn_config` (`Connections.of` finds
+    it from a request's scope).
     """
     if fake is None:
         fake = Fake(**fake_options)
@@ -78,9 +81,10 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
 
     app = Starlette(
         routes=[
-            *leanplum_routes.routes(fake.leanplum, fake.deliveries, fake.traffic, connections),
-            *dengage_routes.routes(fake.dengage, fake.deliveries, fake.clock, fake.traffic, connections),
-            *inbox_routes.routes(fake, connections),
+            *leanplum_routes.routes(fake.leanplum, fake.traffic, fake.deliveries),
+            *dengage_routes.routes(fake.dengage, fake.traffic, fake.deliveries),
+            *inbox_routes.routes(fake),
+            *site_routes.routes(fake),
             *control_routes.routes(fake),
         ],
         middleware=[Middleware(AdminTokenMiddleware, token=admin_token)] if admin_token else [],
@@ -92,11 +96,13 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
     return app
 
 
-def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None, **options: Any) -> Any:
+def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None,
+                   middleware: Callable[[ASGIApp], ASGIApp] | None = None, **options: Any) -> Any:
     """A `uvicorn.Config` for `app` whose connections the app's faults can cut (reset, hang,
     truncate), whose graceful shutdown does not wait for a hanging request, and whose slow or
     idle clients cannot exhaust it (`limits`: header and body deadlines, a connection cap; see
-    `pushfake.core.server_limits`)."""
+    `pushfake.core.server_limits`). `middleware` wraps the whole app (`pushfake serve`'s access
+    log); uvicorn's own access log is off, as it cannot name the vendor operation."""
     import uvicorn
 
     fake: Fake = app.state.fake
@@ -107,9 +113,10 @@ def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None, **opti
         return DRAIN_MULTIPLE * max(fake.leanplum.settings.max_body_bytes, fake.dengage.settings.max_body_bytes)
 
     options.setdefault("timeout_graceful_shutdown", 5)
+    options.setdefault("access_log", False)
     options.setdefault("backlog", accept_burst())
     protocol = guarded(app.state.connections.protocol_class(), limits or ServerLimits(), drain_bytes)
-    return uvicorn.Config(app, http=protocol, **options)
+    return uvicorn.Config(middleware(app) if middleware else app, http=protocol, **options)
 
 
 async def _freeze_stored_state(every: float = 0.5) -> None:

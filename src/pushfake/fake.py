@@ -115,10 +115,11 @@ class Fake:
         )
         self._apply(label, document, rules, limits)
 
-    def load_fixtures(self, fixtures: str | Path | dict[str, Any], label: str = "fixtures") -> None:
+    def load_fixtures(self, fixtures: str | Path | dict[str, Any], label: str = "fixtures", *,
+                      keep_journal: bool = False) -> None:
         """Replace the world with another fixtures file (a path, or the document itself), then
-        reset to it; the seed and the journal's size stay. Nothing changes if it is wrong
-        (FixtureError naming the place)."""
+        reset to it; the seed and the journal's size stay, and with `keep_journal` its entries
+        (`pushfake serve --watch`). Nothing changes if it is wrong (FixtureError naming the place)."""
         if isinstance(fixtures, dict):
             document = check_fixtures(label, fixtures)
         else:
@@ -126,7 +127,7 @@ class Fake:
         leanplum_world, dengage_world, rules, limits = self._worlds(label, document)
         self.leanplum.configure(leanplum_world)
         self.dengage.configure(dengage_world)
-        self._apply(label, document, rules, limits)
+        self._apply(label, document, rules, limits, keep_journal=keep_journal)
 
     def _worlds(self, label: str, document: dict[str, Any]
                 ) -> tuple[LeanplumWorld, DengageWorld, list[Any], list[Limit]]:
@@ -144,7 +145,8 @@ class Fake:
             raise FixtureError(f"{label}: {exc}") from None
         return leanplum_world, dengage_world, rules, limits
 
-    def _apply(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit]) -> None:
+    def _apply(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit], *,
+               keep_journal: bool = False) -> None:
         self.fixtures_label = label
         self.gateway.load_fixtures(document.get("gateway"))
         self.faults.configure(rules)
@@ -154,16 +156,17 @@ class Fake:
         self.leanplum.state.kept_events.bound = bounds["events"]
         self.dengage.state.kept_sends.bound = bounds["sends"]
         self.dengage.state.kept_tokens.bound = bounds["tokens"]
-        self.reset()
+        self.reset(keep_journal=keep_journal)
 
     def reset(self, keep_config: bool = False, *, seed: int | None = None, restart_clock: bool = False,
-              now: float | None = None) -> None:
+              now: float | None = None, keep_journal: bool = False) -> None:
         """Back to the world the fake started with, and the same seed. With `keep_config`, the
         data only: fault rules, rate limits and gateway settings in force stay as they are.
 
         `seed` replaces the fake's seed from now on. The clock stays where it is unless
         `restart_clock` (a `ManualClock` back to its start, a live server's clock back to real
         time and running) or `now` (the clock restarts there, even in the past) says otherwise.
+        `keep_journal` keeps the requests journaled so far.
         """
         if now is not None:
             now = checked_time(now)  # refused before anything changes
@@ -182,7 +185,8 @@ class Fake:
             self.gateway.reset(keep_config=keep_config)
             self.faults.reset(self.seed, keep_current=keep_config)
             self.limits.reset(keep_current=keep_config)
-            self.journal.clear()
+            if not keep_journal:
+                self.journal.clear()
             self.failures.clear()
             self.leanplum.reset()
             self.dengage.reset()

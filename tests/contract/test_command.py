@@ -24,10 +24,10 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from pytest_pushfake.contract import Contract
 
 from pushfake import Fake
 from pushfake.contract import command
+from pushfake.contract.pytest.run import Contract
 from pushfake.contract.settings import ENV
 from tests.support import serve_in_thread
 
@@ -347,7 +347,7 @@ def test_the_options_become_the_plugins_options() -> None:
                               "--junit", "r.xml", "-k", "start", "-x", "-v"])
     argv = command.pytest_args(args, "/tmp/pytest.ini")
     pairs = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("-")}
-    assert argv[:2] == ["-c", "/tmp/pytest.ini"] and "pytest_pushfake.contract_suite" in argv
+    assert argv[:2] == ["-c", "/tmp/pytest.ini"] and "pushfake.contract.pytest.suite" in argv
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--pushfake-target"] == ["leanplum=http://a.test",
                                                                                     "dengage=in-process"]
     assert {k: pairs[k] for k in ("--pushfake-vendor", "--pushfake-examples", "--pushfake-seed", "--pushfake-budget",

@@ -58,7 +58,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     (pytester_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "pytest_pushfake.contract_suite",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "pushfake.contract.pytest.suite",
          "--pushfake-examples", str(EXAMPLES), "--pushfake-report", str(path), "-q"],
         cwd=pytester_dir, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

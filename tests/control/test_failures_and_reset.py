@@ -23,13 +23,13 @@ def quiet_client(fake):
         yield test_client
 
 
-async def broken_handle(params):
+async def broken_handle(ask):
     raise KeyError("a bug")
 
 
 def test_a_request_that_fails_inside_answers_500_in_the_vendor_shape_and_is_recorded(fake, quiet_client,
                                                                                    monkeypatch):
-    monkeypatch.setattr(fake.leanplum, "handle", broken_handle)
+    monkeypatch.setattr(fake.leanplum, "answer", broken_handle)
     response = quiet_client.post("/api?action=sendMessage", json=SEND)
     assert response.status_code == 500
     assert response.json()["response"][0]["success"] is False

@@ -250,7 +250,7 @@ def test_anchors_and_aliases_within_the_bound_still_load(rig):
     ("POST", "/_pushfake/faults", "application/json"),
 ])
 def test_a_control_body_past_its_bound_is_a_413_and_is_not_held(rig, method, path, content_type):
-    from pushfake.control.routes import MAX_BODY_BYTES
+    from pushfake.control.requests import MAX_BODY_BYTES
 
     before = rig.snapshot()
     response = rig.client.request(method, path, content=b" " * (MAX_BODY_BYTES + 1),

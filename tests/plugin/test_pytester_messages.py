@@ -104,20 +104,20 @@ INNER_TESTS = """
         pushfake.advance(1)
 
     def test_a_request_handler_breaks(pushfake, monkeypatch):
-        async def broken(params):
+        async def broken(ask):
             raise RuntimeError("the service broke")
 
-        monkeypatch.setattr(pushfake.fake.leanplum, "handle", broken)
+        monkeypatch.setattr(pushfake.fake.leanplum, "answer", broken)
         response = leanplum(pushfake, "start", userId="alice")
         assert response.status_code == 500  # the test looks no further: it must fail all the same
 
     def test_a_request_handler_breaks_live(pushfake_server, monkeypatch):
         from pushfake.leanplum.service import LeanplumService
 
-        async def broken(self, params):
+        async def broken(self, ask):
             raise RuntimeError("the live service broke")
 
-        monkeypatch.setattr(LeanplumService, "handle", broken)
+        monkeypatch.setattr(LeanplumService, "answer", broken)
         assert leanplum(pushfake_server, "start", userId="alice").status_code == 500
 
     def test_after_the_breakage_all_is_well(handle):

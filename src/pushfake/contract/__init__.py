@@ -6,4 +6,8 @@ conformance with Schemathesis (`conformance`), the vendors' semantics with Hypot
 machines (`machines`), and each behaviour the specs mark assumed (`assumptions`). Every request
 passes one gate (`gate`): against anything but a pushfake it runs in safe mode (`safety`), within a
 request budget and rate cap, and can list its requests without sending them (a dry run).
+
+`pytest` holds the suite as pytest runs it: the session plugin (registered by the
+`pushfake-contract` entry point), the test functions and the reports. The fixtures plugin
+(`pytest_pushfake`) imports none of the kit.
 """

@@ -1,6 +1,6 @@
 """`pushfake contract`: the contract suite run by pytest, with its options spelled for a shell.
 
-It runs the suite module of the pytest plugin in a pytest process of its own, with a clean
+It runs the suite module (`pushfake.contract.pytest.suite`) in a pytest process of its own, with a clean
 configuration (the caller's pytest.ini and conftest files do not apply) and `PYTHONHASHSEED`
 pinned to the seed, so a report means the same wherever it runs and the same seed repeats it.
 Credentials come only from the environment (`pushfake.contract.settings.ENV`).
@@ -55,8 +55,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
     """The pytest command line the options stand for."""
+    # Imported here, not with the module: every `pushfake` command builds this parser, and the
+    # suite loads Schemathesis and Hypothesis.
+    from pushfake.contract.pytest import suite
+
     argv = ["-c", ini, "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "--pyargs",
-            "pytest_pushfake.contract_suite", "--pushfake-seed", str(args.seed)]
+            suite.__name__, "--pushfake-seed", str(args.seed)]
     for target in args.target or []:
         argv += ["--pushfake-target", target]
     for vendor in args.vendor or []:

@@ -1,9 +1,11 @@
-"""A `requests` adapter that answers from a fake's ASGI app in this process, with no socket, so
-the in-process target is a plain `requests.Session` like every other target."""
+"""The in-process target: a fresh fake and its app in this process, reached with no socket. The
+`requests` adapter answers from the app, so the in-process target is a plain `requests.Session`
+like every other target; the control plane is a `Client` over the same app."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -12,8 +14,32 @@ import requests.adapters
 import urllib3
 from requests.structures import CaseInsensitiveDict
 
-from pushfake.asgi_transport import CLIENT_ADDRESS, LoopThread, exchange
+from pushfake.app import create_app
+from pushfake.asgi_transport import CLIENT_ADDRESS, FakeTransport, LoopThread, exchange
+from pushfake.client import Client
 from pushfake.contract import wire
+from pushfake.core.clock import ManualClock
+from pushfake.fake import Fake
+
+IN_PROCESS_URL = "http://pushfake.local"
+START = 1767225600.0  # 2026-01-01T00:00:00Z: where the in-process fake's clock starts
+
+
+@dataclass
+class InProcessFake:
+    """A fake with `seed` on a manual clock at START: its adapter, its control plane, and what
+    closes them."""
+
+    adapter: requests.adapters.BaseAdapter
+    control: Client
+    closers: list[Any]
+
+    @classmethod
+    def open(cls, seed: int) -> InProcessFake:
+        app = create_app(Fake(seed=seed, clock=ManualClock(START)))
+        loop = LoopThread()
+        control = Client(IN_PROCESS_URL, transport=FakeTransport(app, loop))
+        return cls(InProcessAdapter(app, loop), control, [loop.close, control.close])
 
 
 class InProcessAdapter(requests.adapters.BaseAdapter):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pushfake.core.catalogue import CATALOGUE_KEY
+from pushfake.core.catalogue import CATALOGUE_KEY, ErrorCatalogue
 from pushfake.core.spec import ApiSpec, FidelityMark
+
 
 def api_spec(vendor: str) -> ApiSpec:
     return ApiSpec.of(vendor)
@@ -14,6 +15,18 @@ def api_spec(vendor: str) -> ApiSpec:
 
 def document(vendor: str) -> dict[str, Any]:
     return api_spec(vendor).document
+
+
+@functools.cache
+@functools.cache
+def catalogue(vendor: str) -> ErrorCatalogue:
+    """The vendor's error catalogue (its spec's `x-pushfake-errors`): every text byte for byte."""
+    return ErrorCatalogue(api_spec(vendor))
+
+
+def text(vendor: str, key: str, **fields: Any) -> str:
+    """The spec's text for `key`, byte for byte (`pushfake spec --vendor VENDOR --errors` lists them)."""
+    return catalogue(vendor).text(key, **fields)
 
 
 @functools.cache

@@ -16,13 +16,11 @@ import requests.adapters
 
 from pushfake.client import Client
 from pushfake.contract.gate import Gate, session_through
+from pushfake.contract.inprocess import IN_PROCESS_URL, START, InProcessFake
 from pushfake.contract.safety import SafetyPolicy, TestIds
 from pushfake.contract.settings import IN_PROCESS, ContractSettings, Credentials, SettingsError
 from pushfake.contract.spec import leanplum_actions
 from pushfake.contract.world import World
-
-IN_PROCESS_URL = "http://pushfake.local"
-START = 1767225600.0  # 2026-01-01T00:00:00Z: where the in-process fake's clock starts
 
 
 @dataclass
@@ -115,14 +113,15 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
     `network` replaces the real network adapter (tests use it to prove nothing is sent)."""
     closers: list[Any] = []
     endpoints: dict[str, Endpoint] = {}
-    in_process: Any = None
+    in_process: InProcessFake | None = None
     probed: dict[str, bool] = {}
     for vendor in settings.vendors:
         url = settings.targets.get(vendor)
         if url is None:
             if in_process is None:
-                in_process = _in_process(settings, closers)
-            endpoints[vendor] = Endpoint(vendor, IN_PROCESS_URL, True, in_process[1])
+                in_process = InProcessFake.open(settings.seed)
+                closers += in_process.closers
+            endpoints[vendor] = Endpoint(vendor, IN_PROCESS_URL, True, in_process.control)
             continue
         if url not in probed:
             probed[url] = False if settings.dry_run else _is_pushfake(url)
@@ -150,9 +149,9 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
     )
     inner: requests.adapters.BaseAdapter = network or requests.adapters.HTTPAdapter()
     if in_process is not None and all(e.kind == IN_PROCESS for e in endpoints.values()):
-        inner = in_process[0]
+        inner = in_process.adapter
     elif in_process is not None:
-        inner = _Split(in_process[0], inner)
+        inner = _Split(in_process.adapter, inner)
     session = session_through(gate, inner)
     world = World.from_target({vendor: e.fake and not safe for vendor, e in endpoints.items()})
     return Target(settings, endpoints, credentials, ids, gate, session, safe, world=world, _closers=closers)
@@ -172,19 +171,6 @@ def _is_pushfake(url: str) -> bool:
         return answer.status_code == 200 and answer.json().get("status") == "ok" and "seed" in answer.json()
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
-
-
-def _in_process(settings: ContractSettings, closers: list[Any]) -> tuple[requests.adapters.BaseAdapter, Client]:
-    from pushfake import Fake, ManualClock, create_app
-    from pushfake.asgi_transport import FakeTransport, LoopThread
-    from pushfake.contract.inprocess import InProcessAdapter
-
-    fake = Fake(seed=settings.seed, clock=ManualClock(START))
-    app = create_app(fake)
-    loop = LoopThread()
-    control = Client(IN_PROCESS_URL, transport=FakeTransport(app, loop))
-    closers += [loop.close, control.close]
-    return InProcessAdapter(app, loop), control
 
 
 class _Split(requests.adapters.BaseAdapter):

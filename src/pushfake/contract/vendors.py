@@ -63,6 +63,27 @@ class Answer:
         return f"{self.status} {text[:600]}"
 
 
+# --- Leanplum's answer elements, as the checks and the state machines read them --------------------
+def element_warned(element: dict[str, Any], text: str) -> bool:
+    """A success with the warning `text`."""
+    warning = element.get("warning")
+    return element.get("success") is True and isinstance(warning, dict) and warning.get("message") == text
+
+
+def element_failed(element: dict[str, Any], text: str | None = None) -> bool:
+    """A failure with the error `text` (any error message, without `text`)."""
+    error = element.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    return element.get("success") is False and (message == text if text is not None else bool(message))
+
+
+def element_sent_nothing(element: dict[str, Any]) -> bool:
+    """A send that reached no device: messagesSent 0, with a warning naming why."""
+    warning = element.get("warning")
+    return (element.get("success") is True and element.get("messagesSent") == 0 and isinstance(warning, dict)
+            and isinstance(warning.get("message"), str) and bool(warning["message"]))
+
+
 class Leanplum:
     """`/api` calls with the target's app and keys. `key="development"` also sets devMode."""
 

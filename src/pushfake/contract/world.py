@@ -49,8 +49,14 @@ class World:
 
 
 @functools.cache
+def default_document() -> dict[str, Any]:
+    """The default fixtures as written (`pushfake/fixtures/default.yaml`), read once; not to be changed."""
+    return yaml.safe_load(default_fixtures().read_text(encoding="utf-8"))
+
+
+@functools.cache
 def default_world() -> World:
-    document = yaml.safe_load(default_fixtures().read_text(encoding="utf-8"))
+    document = default_document()
     app = document["leanplum"]["apps"][0]
     users = tuple(u["id"] for u in app["users"])
     devices = {u["id"]: tuple(d["id"] for d in u.get("devices", ())) for u in app["users"]}

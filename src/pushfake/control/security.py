@@ -5,11 +5,12 @@ given there is ignored). Bound anywhere else, every control-plane request must c
 (`Authorization: Bearer <token>` or `X-Pushfake-Admin-Token`). Vendor routes never look at
 it: they keep their own authentication.
 
-A browser cannot add a header when it follows a link, so the inbox page also takes the token
-once in its URL (`/_pushfake/inbox?token=...`, what `pushfake serve` prints): the answer is a
-redirect to the same URL without it that sets an HttpOnly, SameSite=Strict cookie scoped to
-`/_pushfake`, and the cookie then stands for the token on every control-plane path (the page's
-own fetches and event stream). SameSite=Strict keeps other sites' pages from using it.
+A browser cannot add a header when it follows a link, so the pages a person opens (the inbox,
+the index `/_pushfake/`, the docs) also take the token once in their URL
+(`/_pushfake/inbox?token=...`, what `pushfake serve` prints): the answer is a redirect to the
+same URL without it that sets an HttpOnly, SameSite=Strict cookie scoped to `/_pushfake`, and
+the cookie then stands for the token on every control-plane path (the pages' own fetches and
+event stream). SameSite=Strict keeps other sites' pages from using it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 PREFIX = "/_pushfake"
 INBOX = f"{PREFIX}/inbox"
 COOKIE = "pushfake_admin"
+
+
+def is_page(path: str) -> bool:
+    """A page a person opens in a browser: the inbox, the index, the docs."""
+    return (path in (f"{PREFIX}/", f"{PREFIX}/docs") or path.startswith((INBOX, f"{PREFIX}/docs/")))
 
 
 def is_loopback(host: str) -> bool:
@@ -60,15 +66,15 @@ class AdminTokenMiddleware:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if not given and authorization[:7].lower() == "bearer ":
             given = authorization[7:].strip()
-        if scope["path"] == INBOX and scope["method"] in ("GET", "HEAD"):
+        if is_page(scope["path"]) and scope["method"] in ("GET", "HEAD"):
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             if any(name == "token" and self._valid(value) for name, value in query):
-                await _redirect_with_cookie(send, query, cookie_value(self.token))
+                await _redirect_with_cookie(send, scope["path"], query, cookie_value(self.token))
                 return
         if self._valid(given) or self._valid_cookie(_cookie(headers.get(b"cookie", b""))):
             await self.app(scope, receive, send)
             return
-        await _refuse(send, html=scope["path"].startswith(INBOX))
+        await _refuse(send, html=is_page(scope["path"]))
 
     def _valid(self, given: str) -> bool:
         return bool(given) and self.token is not None and hmac.compare_digest(given.encode(), self.token.encode())
@@ -95,12 +101,12 @@ def _cookie(raw: bytes) -> str:
     return morsel.value if morsel is not None else ""
 
 
-async def _redirect_with_cookie(send: Send, query: list[tuple[str, str]], value: str) -> None:
-    """303 to the inbox URL without the token, setting the cookie that stands for it."""
+async def _redirect_with_cookie(send: Send, path: str, query: list[tuple[str, str]], value: str) -> None:
+    """303 to the page's URL without the token, setting the cookie that stands for it."""
     rest = urlencode([(k, v) for k, v in query if k != "token"])
     cookie = f"{COOKIE}={value}; Path={PREFIX}; HttpOnly; SameSite=Strict"
     await send({"type": "http.response.start", "status": 303, "headers": [
-        (b"location", (INBOX + (f"?{rest}" if rest else "")).encode("latin-1")),
+        (b"location", (path + (f"?{rest}" if rest else "")).encode("latin-1")),
         (b"set-cookie", cookie.encode("latin-1")), (b"cache-control", b"no-store"),
         (b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
@@ -109,7 +115,7 @@ async def _redirect_with_cookie(send: Send, query: list[tuple[str, str]], value:
 async def _refuse(send: Send, *, html: bool) -> None:
     if html:
         body = ("<!doctype html><meta charset=utf-8><title>pushfake: admin token needed</title>"
-                "<p>The inbox needs the admin token: open the <code>inbox</code> URL "
+                "<p>This page needs the admin token: open the <code>inbox</code> URL "
                 "<code>pushfake serve</code> printed at start-up (it ends in <code>?token=...</code>).</p>")
         content_type = b"text/html; charset=utf-8"
     else:

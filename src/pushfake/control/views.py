@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from pushfake.core.admin import AdminError
 from pushfake.core.clock import Clock, SystemClock
 from pushfake.core.deliveries import Delivery
 from pushfake.core.journal import Query
+from pushfake.core.times import iso
 
 DELIVERY_FILTERS: dict[str, Callable[[str], Any]] = {
     "vendor": str, "app": str, "send": str, "user": str, "device": str, "state": str,
@@ -31,11 +31,6 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
         "timeline": [{"state": s, "at": at, "reason": reason} for s, at, reason in d.timeline],
         "engagements": [{"kind": k, "at": at} for k, at, _ in d.engagements],
     }
-
-
-def iso(at: float) -> str:
-    """Epoch seconds as ISO 8601 in UTC, to the millisecond: 2026-01-01T00:00:05.000Z."""
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def clock_view(clock: Clock) -> dict[str, Any]:

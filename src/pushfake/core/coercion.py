@@ -146,19 +146,17 @@ def without_nulls(params: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def coerce_params(params: dict[str, Any], coercers: dict[str, Coercer]) -> dict[str, Any]:
-    """A copy of `params` with nulls dropped and every known parameter normalised.
-
-    Raises `CoercionError` naming the parameter on failure.
-    """
+def coerce_params(params: dict[str, Any], coercers: dict[str, Coercer]) -> tuple[dict[str, Any], CoercionError | None]:
+    """A copy of `params` with nulls dropped and every known parameter normalised, and the first
+    failure (naming its parameter), if any. A value that cannot be normalised stays as sent, so
+    the rest can still be read."""
     out: dict[str, Any] = {}
+    failure: CoercionError | None = None
     for key, value in without_nulls(params).items():
         coerce = coercers.get(key)
-        if coerce is None:
-            out[key] = value
-            continue
         try:
-            out[key] = coerce(value)
+            out[key] = coerce(value) if coerce is not None else value
         except CoercionError as exc:
-            raise CoercionError(exc.detail, key) from None
-    return out
+            out[key] = value
+            failure = failure or CoercionError(exc.detail, key)
+    return out, failure

@@ -41,7 +41,8 @@ class Entry:
     operation: str | None  # Leanplum action, D·engage operationId; None if it never parsed
     app: str | None  # Leanplum appId, D·engage account
     user: str | None  # Leanplum userId (or deviceId), D·engage API user
-    params: bytes  # JSON of the parameters: Leanplum's query and body merged; D·engage's query and body
+    params: bytes  # JSON of the parameters as the fake read them: Leanplum's query and body merged, each
+    # value as the spec coerces it ("true" -> true) once the request got that far; D·engage's query and body
     body: bytes | None  # the request body as sent
     status: int = 0
     response: bytes | None = None  # the answer's body as rendered (the vendor's envelope)
@@ -49,6 +50,7 @@ class Entry:
     limit: str | None = None  # the id of the rate limit that refused the request
     duration_ms: float = 0.0
     items: tuple[str, ...] = field(default=())  # a Leanplum multi's actions, in order
+    users: tuple[str, ...] = field(default=())  # every user the request is about (`user` is the first)
     # True lengths; set when the journal keeps the entry (`body` / `response` / `params` may be cut)
     body_size: int = 0
     response_size: int = 0

@@ -150,6 +150,25 @@ class LimitBook:
         return Limit(str(raw.get("id") or default_id), kind, vendor, settings, scope)
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What a limit that refuses a request says; each vendor puts it into its own error."""
+
+    message: str
+    retry_after: float | None  # the Retry-After to send, or None for none
+    limit: str  # the limit's id, for the journal
+
+
+def refusal(limit: Limit, message: str, wait: float | None = None) -> Refusal:
+    """A limit's refusal: its own `message` setting or the vendor's `message`; Retry-After only
+    if the limit is configured to send it (`retryAfter: true` sends `wait`, a number sends itself)."""
+    configured = limit.settings.get("retryAfter")
+    if configured is True:
+        configured = wait
+    return Refusal(limit.settings.get("message", message), configured if configured not in (None, False) else None,
+                   limit.id)
+
+
 def retry_after_header(seconds: float) -> str:
     """A Retry-After value: whole seconds, rounded up, so a client that waits it gets through."""
     return str(max(0, math.ceil(seconds - 1e-9)))

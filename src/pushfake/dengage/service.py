@@ -1,25 +1,26 @@
 """Running D·engage requests against the fake's state: login, send, report. No HTTP here.
 
-Every rule that can reject a send runs before anything is stored, so a rejected request
-queues nothing.
+`describe` reads a request once (its operation and the caller's token, as far as can be told
+before it runs); `answer` runs it: who is asking (401), may they (403), is there room (429),
+then the request itself (400s and the rest). Every rule that can reject a send runs before
+anything is stored, so a rejected request queues nothing.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pushfake.core.clock import Clock
+from pushfake.core.clock import Clock, wire_wait
 from pushfake.core.deliveries import Delivery, DeliveryQueue
-from pushfake.core.limits import Limit, LimitBook
+from pushfake.core.limits import LimitBook
 from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec, SchemaValidator
-from pushfake.dengage import audience, content, errors
+from pushfake.dengage import audience, content, errors, report
 from pushfake.dengage.errors import DengageError, invalid, not_found
+from pushfake.dengage.limits import AccountLimits
 from pushfake.dengage.models import (
     PUSH_PERMISSION,
     AccessToken,
@@ -32,13 +33,21 @@ from pushfake.dengage.models import (
 )
 from pushfake.dengage.state import DengageState
 from pushfake.dengage.world import DengageWorld
+from pushfake.faults.rules import RequestFacts
+from pushfake.plumbing import Answer, Ask, Wire
+
+Operation = Callable[["DengageAsk"], Awaitable[Answer]]
 
 
-@dataclass
-class Result:
-    status: int
-    body: dict[str, Any]
-    pending: list[str] = field(default_factory=list)
+@dataclass(slots=True)
+class DengageAsk(Ask):
+    """A D·engage request as read once: what `answer` runs."""
+
+    operation: str = ""  # the spec's operationId
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    token: AccessToken | None = None  # the caller's token as found, not yet checked
+    refusal: DengageError | None = None  # an unreadable request
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,14 @@ class DengageService:
         self._deliveries = deliveries
         deliveries.on_drop(self._forget_delivery)
         self._scheduler = scheduler
-        self._book = limits
-        self._in_flight: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.limits = AccountLimits(limits)
+        self._operations: dict[str, Operation] = {
+            "login": self._login, "sendInstantPush": self._send_instant, "getSendInstantPushReport": self._report}
         ops = {op["operationId"]: op for _, _, op in spec.operations()}
+        for operation_id in ops.keys() - self._operations.keys():
+            raise RuntimeError(f"{spec.name}: no D·engage handler for {operation_id}")
+        if self._operations.keys() - ops.keys():
+            raise RuntimeError(f"{spec.name} lacks the operations {sorted(self._operations.keys() - ops.keys())}")
         self._login_body = self._body_validator(ops["login"])
         self._send_body = self._body_validator(ops["sendInstantPush"])
         self._report_query = spec.query_validator(ops["getSendInstantPushReport"])
@@ -76,8 +89,7 @@ class DengageService:
         self.settings = world.settings
 
     def reset(self) -> None:
-        with self._lock:
-            self._in_flight.clear()
+        self.limits.reset()
         self.world.install(self.state)
 
     # --- inspection ------------------------------------------------------------------------
@@ -103,25 +115,67 @@ class DengageService:
                 self.state.put_device(account.id, device)
         return delivery
 
-    # --- login and authentication -------------------------------------------------------------
-    def login(self, body: dict[str, Any]) -> Result:
+    # --- requests ------------------------------------------------------------------------------
+    def describe(self, wire: Wire) -> DengageAsk:
+        """What a request asks, read once: its operation, and the account and API user it comes
+        from as far as can be told before it runs (the login's user, the token's owner)."""
+        operation = wire.operation or ""
+        token: AccessToken | None = None
+        who: tuple[str, str] | None = None
+        if operation == "login":
+            userkey = wire.body.get("userkey") if isinstance(wire.body, dict) else None
+            account = self.state.account_of_user(userkey) if isinstance(userkey, str) else None
+            who = (account.id, userkey) if account is not None and isinstance(userkey, str) else None
+        else:
+            token = self._token(wire.headers.get("authorization"))
+            who = (token.account_id, token.userkey) if token is not None else None
+        params = {**wire.query, **wire.body} if isinstance(wire.body, dict) else dict(wire.query)
+        facts = RequestFacts("dengage", wire.method, wire.path, operation, who[0] if who else None,
+                             (who[1],) if who else (), params)
+        failure = wire.failure
+        unreadable = DengageError(failure.status, errors.text(failure.key, **failure.fields)) if failure else None
+        return DengageAsk(facts, params, operation, wire.query, wire.body, token, unreadable)
+
+    async def answer(self, ask: DengageAsk) -> Answer:
         try:
-            _check(self._login_body, body)
-            account = self.state.account_of_user(body["userkey"])
-            user = account.api_users.get(body["userkey"]) if account else None
-            if account is None or user is None or user.password != body["password"]:
-                raise DengageError(401, errors.WRONG_LOGIN)
+            if ask.refusal is not None:
+                raise ask.refusal
+            return await self._operations[ask.operation](ask)
         except DengageError as exc:
-            return Result(exc.status, exc.body())
+            return Answer(exc.status, exc.body(), retry_after=exc.retry_after, limit=exc.limit)
+
+    async def _login(self, ask: DengageAsk) -> Answer:
+        body = ask.body
+        _check(self._login_body, body)
+        account = self.state.account_of_user(body["userkey"])
+        user = account.api_users.get(body["userkey"]) if account else None
+        if account is None or user is None or user.password != body["password"]:
+            raise DengageError(401, errors.WRONG_LOGIN)
         lifetime = self.settings.token_lifetime_seconds
         token = AccessToken(self._rng.secret(64), account.id, user.userkey, self._clock.now() + lifetime)
         self.state.put_token(token, self._clock.now())
-        return Result(200, {"access_token": token.value, "token_type": "Bearer", "expires_in": lifetime})
+        return Answer(200, {"access_token": token.value, "token_type": "Bearer", "expires_in": lifetime})
 
-    def authenticate(self, authorization: str | None, refusals: errors.Refusals) -> Caller:
-        """The caller behind an `Authorization` header (`Bearer <t>` or a bare `<t>`); a 401 in
-        the words of the operation asked (`refusals`)."""
-        token = self._token(authorization)
+    async def _send_instant(self, ask: DengageAsk) -> Answer:
+        caller = self._caller(ask.token, errors.SEND)
+        if PUSH_PERMISSION not in caller.account.api_users[caller.userkey].permissions:
+            raise DengageError(403, errors.FORBIDDEN)
+        with self.limits.admitted(caller.account.id, caller.userkey, errors.SEND.too_many_requests):
+            if self.settings.processing_delay_seconds:
+                await wire_wait(self._clock, self.settings.processing_delay_seconds)
+            return self._send(caller.account, ask.body)
+
+    async def _report(self, ask: DengageAsk) -> Answer:
+        caller = self._caller(ask.token, errors.REPORT)
+        with self.limits.admitted(caller.account.id, caller.userkey, errors.REPORT.too_many_requests):
+            _check(self._report_query, ask.query)
+            data = report.of(self.state, self._deliveries, caller.account.id, ask.query)
+            return Answer(200, {"code": 0, "message": "Success", "data": data})
+
+    # --- who may ask ----------------------------------------------------------------------------
+    def _caller(self, token: AccessToken | None, refusals: errors.Refusals) -> Caller:
+        """The caller behind the request's token (`Bearer <t>` or a bare `<t>`); a 401 in the
+        words of the operation asked (`refusals`)."""
         if token is not None and token.expires_at <= self._clock.now():
             self.state.tokens().delete(token.value)  # expired tokens go the first time they are shown
             token = None
@@ -132,44 +186,14 @@ class DengageService:
             raise DengageError(401, refusals.not_authenticated)
         return Caller(account, token.userkey)
 
-    def account_of_token(self, authorization: str | None) -> tuple[str, str] | None:
-        """(account, API user) a token belongs to, without checking or changing anything (the
-        journal and fault rules use it before the request runs)."""
-        token = self._token(authorization)
-        return (token.account_id, token.userkey) if token is not None else None
-
     def _token(self, authorization: str | None) -> AccessToken | None:
         value = (authorization or "").strip()
         if value[:7].lower() == "bearer ":
             value = value[7:].strip()
         return self.state.tokens().get(value) if value else None
 
-    @contextmanager
-    def admitted(self, caller: Caller, refusals: errors.Refusals) -> Iterator[None]:
-        """Count a request in flight for the caller's account, or refuse it with 429 (in the words
-        of `refusals`); then take a token from the account's buckets, if any."""
-        concurrency = self._book.of_kind("dengage", "concurrency")
-        with self._lock:
-            if concurrency is not None and self._in_flight.get(caller.account.id, 0) >= concurrency["limit"]:
-                raise refused(concurrency, refusals.too_many_requests)
-            bucket = self._book.take("dengage", caller.account.id, caller.userkey)
-            if bucket is not None:
-                raise refused(bucket[0], refusals.too_many_requests, bucket[1])
-            self._in_flight[caller.account.id] = self._in_flight.get(caller.account.id, 0) + 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._in_flight[caller.account.id] -= 1
-
-    # --- SendInstantPush -----------------------------------------------------------------------
-    def require_push_permission(self, caller: Caller) -> None:
-        if PUSH_PERMISSION not in caller.account.api_users[caller.userkey].permissions:
-            raise DengageError(403, errors.FORBIDDEN)
-
-    def send_instant(self, caller: Caller, body: dict[str, Any]) -> Result:
-        account = caller.account
-        self.require_push_permission(caller)
+    # --- SendInstantPush -------------------------------------------------------------------------
+    def _send(self, account: Account, body: dict[str, Any]) -> Answer:
         _check(self._send_body, body)
         body = _left_out_when_empty(body)
         plan = self._plan(account, body)
@@ -184,7 +208,7 @@ class DengageService:
             pending = self._deliver(account, send, plan) if plan.schedule_at is None else []
         if plan.schedule_at is not None:
             self._scheduler.call_at(plan.schedule_at, lambda: self._deliver_scheduled(account, send, plan))
-        return Result(200, {"code": 0, "message": "Success", "data": {"trackingId": tracking_id}}, pending)
+        return Answer(200, {"code": 0, "message": "Success", "data": {"trackingId": tracking_id}}, pending)
 
     def _plan(self, account: Account, body: dict[str, Any]) -> _Plan:
         """Every check that can refuse the send, before anything is stored."""
@@ -279,31 +303,6 @@ class DengageService:
                     self.state.put_send(send)
                 return
 
-    # --- the send report ---------------------------------------------------------------------------
-    def report(self, caller: Caller, query: dict[str, str]) -> Result:
-        _check(self._report_query, query)
-        send = self.state.send(caller.account.id, query["trackingId"])
-        if send is None:
-            raise not_found("Send", query["trackingId"])
-        app_id = query.get("applicationId")
-        app_id = app_id.lower() if app_id is not None else None  # UUIDs compare without regard to case
-        deliveries = [d for d in map(self._deliveries.get, send.delivery_ids)
-                      if d is not None and (app_id is None or d.app_id.lower() == app_id)]
-        devices = self.state.devices(caller.account.id)
-        browsers = {d.device_id: device.browser if (device := devices.get(d.device_id)) is not None else None
-                    for d in deliveries if d.platform == "webpush"}
-        return Result(200, {"code": 0, "message": "Success", "data": _report(send, deliveries, browsers)})
-
-
-def refused(limit: Limit, message: str, retry_after: float | None = None) -> DengageError:
-    """A limit's 429, with Retry-After only if the limit is configured to send it."""
-    configured = limit.settings.get("retryAfter")
-    if configured is True:
-        configured = retry_after
-    return DengageError(429, limit.settings.get("message", message),
-                        retry_after=configured if configured not in (None, False) else None, limit=limit.id)
-
-
 @dataclass(frozen=True)
 class _Plan:
     application_ids: tuple[str, ...]
@@ -342,57 +341,3 @@ def _check(validator: SchemaValidator, instance: Any) -> None:
     if problem.custom_message:
         raise invalid(problem.custom_field or problem.location or "body", problem.custom_message)
     raise invalid(problem.location or "body", f"{problem.plain}.")  # plain words, never the validator's
-
-
-_PLATFORM_NAMES = {"apns": "iOS", "fcm": "Android", "webpush": "Web"}
-
-
-def _items(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
-    return [{"itemName": name, "deliveredCount": c[0], "openCount": c[1]} for name, c in sorted(counts.items())]
-
-
-def _report(send: Send, deliveries: list[Delivery], browsers: dict[str, str | None]) -> dict[str, Any]:
-    """One pass over the send's deliveries (a report may be polled while 10,000 are in flight).
-    `browsers`: the browser of each web device, by device id."""
-    delivered = opened = bounced = errors = 0
-    first_failure: str | None = None
-    finished = True
-    by_platform: dict[str, list[int]] = {}  # name -> [delivered, opened]
-    by_browser: dict[str, list[int]] = {}  # web-push deliveries only
-    for d in deliveries:
-        state = d.timeline[-1][0]
-        counts = [by_platform.setdefault(_PLATFORM_NAMES.get(d.platform, d.platform), [0, 0])]
-        if d.platform == "webpush":
-            counts.append(by_browser.setdefault(browsers.get(d.device_id) or "Other", [0, 0]))
-        if state == "delivered":
-            delivered += 1
-            for c in counts:
-                c[0] += 1
-        elif state == "failed":
-            if d.token_rejected:
-                bounced += 1
-            else:
-                errors += 1
-            if first_failure is None:
-                first_failure = d.timeline[-1][2]
-        else:
-            finished = False
-        if d.engagements and d.engaged("open"):
-            opened += 1
-            for c in counts:
-                c[1] += 1
-    status = send.status if send.status == "Scheduled" else ("Completed" if finished else "Sending")
-    return {
-        "trackingId": send.tracking_id,
-        "status": status,
-        "createdAt": content.iso(send.created_at),
-        "scheduleDate": content.iso(send.schedule_at) if send.schedule_at is not None else None,
-        "totalCount": len(deliveries),
-        "totalDeliveredCount": delivered,
-        "totalOpenCount": opened,
-        "totalBounceCount": bounced,
-        "totalErrorCount": errors,
-        "errorMessage": first_failure,
-        "browsers": _items(by_browser),
-        "deviceTypes": _items(by_platform),
-    }

@@ -5,6 +5,8 @@ of open connections by client address, filled by a subclass of uvicorn's HTTP pr
 only adds itself on `connection_made` and removes itself on `connection_lost` (public asyncio
 protocol methods). Served any other way (an in-process ASGI client), the faults that need the
 socket raise `DroppedConnection` instead, which the in-process transport passes to the caller.
+The app keeps its registry in `app.state.connections` (`pushfake.app.create_app`), so whatever
+needs it finds it from the request's scope (`Connections.of`) instead of being handed it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ class Connections:
     def __init__(self) -> None:
         self._by_client: dict[tuple[str, int], Any] = {}
         self._held: set[tuple[str, int]] = set()
+
+    @staticmethod
+    def of(scope: Scope) -> Connections | None:
+        """The registry of the app serving `scope` (Starlette puts the app in `scope["app"]`)."""
+        found = getattr(getattr(scope.get("app"), "state", None), "connections", None)
+        return found if isinstance(found, Connections) else None
 
     def transport(self, scope: Scope) -> asyncio.Transport | None:
         client = scope.get("client")
@@ -77,12 +85,10 @@ class FaultResponse(Response):
     answer's background work (handing deliveries to the gateway) runs whatever the fault does
     to the wire."""
 
-    def __init__(self, fault: Fault, inner: Response | None, connections: Connections | None,
-                 clock: Clock) -> None:
+    def __init__(self, fault: Fault, inner: Response | None, clock: Clock) -> None:
         super().__init__(status_code=inner.status_code if inner is not None else 200)
         self.fault = fault
         self.inner = inner
-        self._connections = connections
         self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,11 +101,12 @@ class FaultResponse(Response):
     async def _act(self, scope: Scope, receive: Receive, send: Send) -> None:
         fault, inner = self.fault, self.inner
         if fault.kind in ("reset", "hang") or (fault.kind == "truncate" and inner is not None):
-            transport = self._connections.transport(scope) if self._connections else None
-            if transport is None:
+            connections = Connections.of(scope)
+            transport = connections.transport(scope) if connections is not None else None
+            if connections is None or transport is None:
                 raise DroppedConnection(fault.kind)
             if fault.kind == "hang":
-                await self._hang(scope, receive, transport)
+                await self._hang(scope, receive, connections, transport)
             elif fault.kind == "reset":
                 _reset(transport)
             else:
@@ -131,10 +138,10 @@ class FaultResponse(Response):
         headers.append((b"content-length", str(length).encode()))
         await send({"type": "http.response.start", "status": inner.status_code, "headers": headers})
 
-    async def _hang(self, scope: Scope, receive: Receive, transport: asyncio.Transport) -> None:
+    async def _hang(self, scope: Scope, receive: Receive, connections: Connections,
+                    transport: asyncio.Transport) -> None:
         """Say nothing until the client gives up; after `seconds`, reset (a hang is bounded)."""
-        assert self._connections is not None
-        self._connections.hold(scope)
+        connections.hold(scope)
         try:
             await asyncio.wait_for(_until_disconnected(receive), timeout=self.fault.seconds)
         except TimeoutError:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.gateway.latency import Fixed, Latency, LogNormal, Uniform, latency_from
+from pushfake.core.latency import Fixed, Latency, latency_dict, latency_from
 
 KINDS = ("pass", "latency", "error", "reset", "hang", "truncate", "malformed", "trickle")
 _PROCESS_BY_DEFAULT = {"pass": True, "latency": True, "error": False, "reset": False, "hang": False,
@@ -50,7 +50,7 @@ class Fault:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "process": self.process}
         if self.delay != NO_DELAY:
-            out["delay"] = _latency_dict(self.delay)
+            out["delay"] = latency_dict(self.delay)
         if self.kind == "error":
             out["status"] = self.status
             if self.message is not None:
@@ -90,13 +90,3 @@ def fault_from(raw: dict[str, Any]) -> Fault:
     if not fields["process"] and kind in ("pass", "latency", "truncate", "malformed", "trickle"):
         raise ValueError(f"a {kind} fault answers with the real response, so it must process the request")
     return Fault(**fields)
-
-
-def _latency_dict(latency: Latency) -> Any:
-    if isinstance(latency, Fixed):
-        return latency.seconds
-    if isinstance(latency, Uniform):
-        return {"uniform": [latency.low, latency.high]}
-    if isinstance(latency, LogNormal):
-        return {"lognormal": {"median": latency.median, "p99": latency.p99}}
-    return repr(latency)

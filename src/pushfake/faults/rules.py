@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pushfake.core.spec import ApiSpec, SchemaValidator
+from pushfake.core.times import when
 from pushfake.faults.kinds import Fault, fault_from
-from pushfake.gateway.config import when
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@
     fake.gateway.add_outage("apns", start="+10s", end="+70s")
 """
 
+from pushfake.core.latency import Fixed, LogNormal, Uniform
 from pushfake.gateway.config import GatewayConfig, RetryPolicy
 from pushfake.gateway.engine import Gateway
-from pushfake.gateway.latency import Fixed, LogNormal, Uniform
 from pushfake.gateway.platforms import PLATFORMS, Outcome, wire_payload
 
 __all__ = ["PLATFORMS", "Fixed", "Gateway", "GatewayConfig", "LogNormal", "Outcome", "RetryPolicy",

@@ -2,20 +2,20 @@
 
 One `GatewayConfig` is built from the fixtures file's `gateway` section (`from_mapping`) and
 changed at run time through `Gateway`'s methods; both paths build the same small records, so a
-fixtures file and a Python call mean exactly the same thing. Times are epoch seconds, ISO 8601
-date-times, or `+30s` / `+5m` / `+250ms` from the moment the config is loaded.
+fixtures file and a Python call mean exactly the same thing. Times are read by `core.times.when`
+(epoch seconds, ISO 8601, or `+30s` from the moment the config is loaded).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import re2
 
-from pushfake.gateway.latency import Latency, LogNormal, latency_from
+from pushfake.core.latency import Latency, LogNormal, latency_from
+from pushfake.core.times import when
 from pushfake.gateway.platforms import PLATFORMS, Outcome, platform
 
 # Assumed defaults: the vendors publish no gateway latency; these are typical of a healthy
@@ -312,28 +312,3 @@ def _known_code(platform_name: str | None, code: str) -> Outcome | None:
         known = sorted({c for p in PLATFORMS.values() for c in p.outcomes})
         raise ValueError(f"no platform answers {code!r}; known codes: {', '.join(known)}")
     return None
-
-
-_RELATIVE = re.compile(r"\+(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def when(value: Any, now: float) -> float:
-    """Epoch seconds from a number, an ISO 8601 date-time, or `+N(ms|s|m|h)` after `now`."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        relative = _RELATIVE.fullmatch(value.strip())
-        if relative:
-            return now + float(relative.group(1)) * _UNITS[relative.group(2)]
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                raise ValueError(f"{value!r} needs a time zone (e.g. Z)")
-            return moment.timestamp()
-    raise ValueError(f"{value!r} is not a time: use epoch seconds, an ISO 8601 date-time or '+30s'")

@@ -25,13 +25,14 @@ from typing import Any
 
 from pushfake.core.clock import Clock
 from pushfake.core.deliveries import Delivery, DeliveryQueue
+from pushfake.core.latency import Latency, latency_from
 from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.store import Store
+from pushfake.core.times import when
 from pushfake.core.tokens import INVALID, TokenMark, TokenRegistry, token_key
 from pushfake.gateway import config as cfg
 from pushfake.gateway.config import GatewayConfig, PlatformSettings, TokenOverride
-from pushfake.gateway.latency import Latency, latency_from
 from pushfake.gateway.platforms import (
     OK,
     PLATFORMS,
@@ -274,13 +275,13 @@ class Gateway:
         match = cfg.token_match({"platform": platform, "token": token, "pattern": pattern})
         now = self._clock.now()
         with self._store.transaction():
-            self.config.unregistered.append(cfg.UnregisteredFrom(match, cfg.when(now if at is None else at, now)))
+            self.config.unregistered.append(cfg.UnregisteredFrom(match, when(now if at is None else at, now)))
 
     def add_outage(self, platform: str, start: Any, end: Any, outcome: str | None = None) -> None:
         """`platform` answers `outcome` (its 503 by default) to every attempt in [start, end)."""
         now = self._clock.now()
         with self._store.transaction():
-            self.config.outages.append(cfg.outage(platform, cfg.when(start, now), cfg.when(end, now), outcome))
+            self.config.outages.append(cfg.outage(platform, when(start, now), when(end, now), outcome))
 
     def set_throughput(self, per_second: float | None, *, platform: str | None = None) -> None:
         """At most `per_second` attempts per second; more are throttled (None: no cap)."""

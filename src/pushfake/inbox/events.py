@@ -25,8 +25,9 @@ COALESCE = 0.2  # real seconds: a pace for a person's screen, not simulated time
 PING = 15.0
 
 
-def event_stream(request: Request, deliveries: Changes, journal: Changes, connections: Connections | None,
-                 *, coalesce: float = COALESCE, ping: float = PING) -> StreamingResponse:
+def event_stream(request: Request, deliveries: Changes, journal: Changes, *, coalesce: float = COALESCE,
+                 ping: float = PING) -> StreamingResponse:
+    connections = Connections.of(request.scope)
     if connections is not None and connections.transport(request.scope) is not None:
         connections.hold(request.scope)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.control.views import clock_view, iso
+from pushfake.control.views import clock_view
 from pushfake.core.journal import Entry, Query
+from pushfake.core.times import iso
 from pushfake.fake import Fake
 from pushfake.inbox.view import readable
 

@@ -1,5 +1,6 @@
 """Jinja2 templates of the inbox (package data under `templates/`), autoescaped: every text in
-a notification, an owner id or a request came from a caller and is shown as text."""
+a notification, an owner id or a request came from a caller and is shown as text. The site's
+pages (`pushfake.site`) use the same settings for their own package's templates."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ if TYPE_CHECKING:
 
 
 @functools.cache
-def environment() -> Environment:
+def environment(package: str = "pushfake.inbox") -> Environment:
+    """The environment of `package`'s `templates/` folder."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # only once a page is asked for
 
     return Environment(
-        loader=PackageLoader("pushfake.inbox", "templates"),
+        loader=PackageLoader(package, "templates"),
         autoescape=select_autoescape(["html"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

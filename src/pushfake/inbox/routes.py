@@ -13,7 +13,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pushfake.fake import Fake
-from pushfake.faults.asgi import Connections
 from pushfake.inbox.events import event_stream
 from pushfake.inbox.panels import DEFAULT_REQUESTS, MAX_REQUESTS, request_rows, state_panel
 from pushfake.inbox.query import STATES, FilterError, parse_filters
@@ -25,7 +24,7 @@ API = "/_pushfake"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def routes(fake: Fake, connections: Connections | None = None) -> list[BaseRoute]:
+def routes(fake: Fake) -> list[BaseRoute]:
     def html(template: str, code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(template, base=BASE, api=API, **context), code, headers=NO_STORE)
 
@@ -60,7 +59,7 @@ def routes(fake: Fake, connections: Connections | None = None) -> list[BaseRoute
         return html("state.html", state=state_panel(fake))
 
     async def events(request: Request) -> Response:
-        return event_stream(request, fake.deliveries.changes, fake.journal.changes, connections)
+        return event_stream(request, fake.deliveries.changes, fake.journal.changes)
 
     static = importlib.resources.files("pushfake.inbox") / "static"
     return [

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pushfake.control.views import iso
 from pushfake.core.deliveries import Delivery
+from pushfake.core.times import iso
 from pushfake.fake import Fake
 from pushfake.inbox.devices import KnownDevice, known_devices, language_of
 from pushfake.inbox.notifications import shown

@@ -8,16 +8,26 @@ the two disagree, so the spec and the fake cannot drift apart silently.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.core.coercion import Coercer, CoercionError, coerce_params, coercers_for, without_nulls
+from pushfake.core.coercion import Coercer, coerce_params, coercers_for, without_nulls
 from pushfake.core.spec import ApiSpec, SchemaValidator
 from pushfake.leanplum import errors
 from pushfake.leanplum.actions import HANDLERS, Handler
 from pushfake.leanplum.errors import LeanplumError
 
 MULTI = "multi"
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An action's parameters as read: each value coerced as the spec says where it can be (one
+    that cannot stays as sent), and the refusal, if they are not acceptable."""
+
+    params: dict[str, Any]
+    refusal: LeanplumError | None
 
 
 @dataclass(frozen=True)
@@ -28,36 +38,45 @@ class ActionEntry:
     handler: Handler | None  # None for `multi`, which the service runs itself
 
     def prepare(self, params: dict[str, Any], *, in_batch: bool = False) -> dict[str, Any]:
-        """Validate raw `params` against the spec, then normalise them; 400 on failure.
+        """`read`, raising its refusal (400, or 404 for a batch item naming no user)."""
+        prepared = self.read(params, in_batch=in_batch)
+        if prepared.refusal is not None:
+            raise prepared.refusal
+        return prepared.params
+
+    def read(self, params: dict[str, Any], *, in_batch: bool = False) -> Prepared:
+        """Validate raw `params` against the spec and normalise them; never raises.
 
         A parameter sent as null counts as not sent (clients serialise absent optionals that
         way). JSON text (an object or array sent as a string) is checked again once decoded: it
         must satisfy the same schema as the structured form (e.g. every batch item is an object).
-        `in_batch`: the parameters are a `multi` item, merged with the batch's own.
+        Every value is coerced even when another is refused, so what a refused request was about
+        (a batch's items) can still be told. `in_batch`: the parameters are a `multi` item, merged
+        with the batch's own.
         """
         params = without_nulls(params)
-        self._check(params, in_batch)
-        try:
-            coerced = coerce_params(params, self.coercers)
-        except CoercionError as exc:
-            raise LeanplumError(400, errors.invalid_value(exc.name, exc.detail)) from None
-        if any(isinstance(params.get(k), str) and isinstance(v, (dict, list)) for k, v in coerced.items()):
-            self._check(coerced, in_batch)
-        return coerced
+        coerced, failure = coerce_params(params, self.coercers)
+        refusal = self._problem(params, in_batch)
+        if refusal is None and failure is not None:
+            refusal = LeanplumError(400, errors.invalid_value(failure.name, failure.detail))
+        if refusal is None and any(isinstance(params.get(k), str) and isinstance(v, (dict, list))
+                                   for k, v in coerced.items()):
+            refusal = self._problem(coerced, in_batch)
+        return Prepared(coerced, refusal)
 
-    def _check(self, params: dict[str, Any], in_batch: bool) -> None:
+    def _problem(self, params: dict[str, Any], in_batch: bool) -> LeanplumError | None:
         if self.validator.is_valid(params):
-            return
+            return None
         problem = self.validator.problem(params)
         if problem is None:
-            return
+            return None
         if problem.custom_message == errors.USER_OR_DEVICE_REQUIRED and in_batch:
-            raise LeanplumError(404, errors.INVALID_APP_USER)
+            return LeanplumError(404, errors.INVALID_APP_USER)
         if problem.custom_message:
-            raise LeanplumError(400, problem.custom_message)
+            return LeanplumError(400, problem.custom_message)
         if problem.kind == "missing":
-            raise LeanplumError(400, errors.must_be_provided(problem.location))
-        raise LeanplumError(400, errors.invalid_value(problem.location, problem.plain or "is not valid here"))
+            return LeanplumError(400, errors.must_be_provided(problem.location))
+        return LeanplumError(400, errors.invalid_value(problem.location, problem.plain or "is not valid here"))
 
 
 class ActionTable:
@@ -84,6 +103,22 @@ class ActionTable:
 
     def names(self) -> list[str]:
         return sorted(self._entries)
+
+
+@functools.cache
+def _shipped_table() -> ActionTable:
+    return ActionTable(ApiSpec.of("leanplum"))
+
+
+def as_read(action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` of `action` as the fake reads them, which is what its journal records: each value
+    coerced as the spec says (a `messageId` sent as the number 3001 is read as the text '3001').
+    A value that cannot be coerced, or an unknown action's, stays as given."""
+    try:
+        entry = _shipped_table().get(action)
+    except LeanplumError:
+        return params
+    return coerce_params(params, entry.coercers)[0]
 
 
 def _action_schemas(spec: ApiSpec) -> dict[str, str]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pushfake.core.clock import Clock
-from pushfake.core.limits import Limit, LimitBook
+from pushfake.core.limits import Limit, LimitBook, refusal
 from pushfake.leanplum import errors
 from pushfake.leanplum.errors import LeanplumError
 
@@ -63,11 +63,8 @@ class UserLimits:
             self._dev_requests.clear()
 
 
-def refused(limit: Limit, message: str, retry_after: float | None = None) -> LeanplumError:
-    """The 429 (403 for `multi-size`) a limit answers with; Retry-After only if configured."""
-    configured = limit.settings.get("retryAfter")
-    if configured is True:
-        configured = retry_after
-    status = 403 if limit.kind == "multi-size" else 429
-    return LeanplumError(status, limit.settings.get("message", message),
-                         retry_after=configured if configured not in (None, False) else None, limit=limit.id)
+def refused(limit: Limit, message: str, wait: float | None = None) -> LeanplumError:
+    """The 429 (403 for `multi-size`) a limit answers with (`core.limits.refusal`)."""
+    said = refusal(limit, message, wait)
+    return LeanplumError(403 if limit.kind == "multi-size" else 429, said.message, retry_after=said.retry_after,
+                         limit=said.limit)

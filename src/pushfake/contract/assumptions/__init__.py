@@ -2,68 +2,44 @@
 
 A check is a function of the target that returns `held` or `did_not_hold(<the real answer>)`,
 or raises `NotCheckable(<why>)` when the target cannot be asked without risk (safe mode) or at
-all. `run` resets the target first, so each check starts from the same world and can be run
-alone. `checks()` lists them in spec order; a test holds the registry to the specs, so a new
-assumption without a check fails the build.
+all. Each module lists its checks in a table (`CHECKS`, a `support.Checks`); `checks()` gathers
+the tables in spec order, and a test holds them to the specs, so a new assumption without a check
+fails the build. `run` resets the target first, so each check starts from the same world and can
+be run alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
+from pushfake.contract.assumptions import (
+    dengage,
+    dengage_delivery,
+    dengage_rules,
+    leanplum,
+    leanplum_errors,
+    leanplum_input,
+    leanplum_send,
+)
+from pushfake.contract.assumptions.support import Assumption, Checks
 from pushfake.contract.gate import BudgetExhausted, DryRun, Withheld
 from pushfake.contract.outcome import NOT_CHECKABLE, NOT_RUN, NotCheckable, Outcome
 from pushfake.contract.spec import assumed
 from pushfake.contract.target import Target
+from pushfake.core.resources import VENDORS
 
-CheckFunction = Callable[[Target], Outcome]
+__all__ = ["Assumption", "checks", "run"]
 
-
-@dataclass(frozen=True)
-class Assumption:
-    name: str  # "<vendor>.<what>", e.g. "leanplum.start-unknown-user-create-never"
-    vendor: str
-    pointers: tuple[str, ...]  # the spec marks it checks ("#/paths/...")
-    check: CheckFunction
-
-    @property
-    def summary(self) -> str:
-        marks = {m.pointer: m for m in assumed(self.vendor)}
-        mark = marks.get(self.pointers[0])
-        return (mark.summary or mark.pointer) if mark else ""
-
-    @property
-    def basis(self) -> str:
-        marks = {m.pointer: m for m in assumed(self.vendor)}
-        mark = marks.get(self.pointers[0])
-        return mark.basis if mark else ""
+TABLES: tuple[Checks, ...] = (leanplum.CHECKS, leanplum_send.CHECKS, leanplum_errors.CHECKS, leanplum_input.CHECKS,
+                              dengage.CHECKS, dengage_delivery.CHECKS, dengage_rules.CHECKS)
 
 
-_REGISTRY: dict[str, Assumption] = {}
-
-
-def assumption(vendor: str, name: str, *pointers: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register `check` as the check of the spec marks at `pointers` (one behaviour may be marked
-    in several places, e.g. a response shared by GET and POST)."""
-
-    def register(check: CheckFunction) -> CheckFunction:
-        full = f"{vendor}.{name}"
-        if full in _REGISTRY:
-            raise ValueError(f"two assumption checks named {full}")
-        _REGISTRY[full] = Assumption(full, vendor, pointers, check)
-        return check
-
-    return register
-
-
-def checks(vendors: tuple[str, ...] = ("leanplum", "dengage")) -> list[Assumption]:
-    """Every registered check of `vendors`, in the order their first mark appears in the spec."""
-    from pushfake.contract.assumptions import (  # noqa: F401 - they register
-        dengage, dengage_delivery, dengage_rules, leanplum, leanplum_input)
-
+def checks(vendors: tuple[str, ...] = VENDORS) -> list[Assumption]:
+    """Every check of `vendors`, in the order their first mark appears in the spec."""
+    found = [a for table in TABLES if table.vendor in vendors for a in table.found]
+    names = [a.name for a in found]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"two assumption checks named {', '.join(twice)}")
     order = {(vendor, mark.pointer): index for vendor in vendors for index, mark in enumerate(assumed(vendor))}
-    found = [a for a in _REGISTRY.values() if a.vendor in vendors]
     return sorted(found, key=lambda a: (vendors.index(a.vendor), order.get((a.vendor, a.pointers[0]), 10**6)))
 
 

@@ -16,12 +16,11 @@ from typing import Any
 
 from pushfake.client import Client
 from pushfake.contract.assumptions import support
-from pushfake.contract.assumptions.support import checker, default_fixtures_of, expect
+from pushfake.contract.assumptions.support import Checks, default_fixtures_of, expect
+from pushfake.contract import spec
 from pushfake.contract.outcome import NotCheckable
-from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Answer, Dengage
-from pushfake.core.catalogue import ErrorCatalogue
 from pushfake.dengage.world import DengageSettings
 
 VENDOR = "dengage"
@@ -29,13 +28,6 @@ VENDOR = "dengage"
 LOGIN = "#/paths/~1rest~1login/post/x-pushfake-behaviours"
 POST = "#/paths/~1rest~1push~1sendInstant/post"
 GET = "#/paths/~1rest~1push~1sendInstant/get/x-pushfake-behaviours"
-# The spec's texts, byte for byte, from its error catalogue (`pushfake spec --vendor dengage --errors`).
-CATALOGUE = ErrorCatalogue(api_spec(VENDOR))
-WRONG_LOGIN = CATALOGUE.text("wrong-login")
-FORBIDDEN = CATALOGUE.text("forbidden")
-NOT_AUTHENTICATED = CATALOGUE.text("not-authenticated")
-REPORT_NOT_AUTHENTICATED = CATALOGUE.text("report-not-authenticated")
-TOO_MANY_REQUESTS = CATALOGUE.text("too-many-requests")
 CONTENT = {"title": "pushfake contract check", "message": "A check of the send API; please ignore."}
 PAST = "2000-01-01"
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -43,10 +35,17 @@ UNREGISTERED = {"apns": "Unregistered", "fcm": "UNREGISTERED", "webpush": "410"}
 UNAVAILABLE = {"apns": "ServiceUnavailable", "fcm": "UNAVAILABLE", "webpush": "503"}  # transient
 
 
-check = checker(VENDOR)
+CHECKS = Checks(VENDOR)  # this module's checks; `assumptions.checks` gathers every module's
+check = CHECKS.check
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def text(key: str) -> str:
+    """The spec's text for `key`, byte for byte, from its error catalogue
+    (`pushfake spec --vendor dengage --errors`)."""
+    return spec.text(VENDOR, key)
+
+
 def new_id(target: Target) -> str:
     """A UUID of this run's own (repeatable on a fake, new on a real account)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, target.ids.absent()))
@@ -159,8 +158,8 @@ def login_wrong_credentials(target: Target) -> str:
     for userkey, password in attempts:
         answer = d.login(userkey, password)
         failed(answer, 401)
-        expect(answer.message == WRONG_LOGIN and "access_token" not in body_of(answer), f'401 "{WRONG_LOGIN}"', answer)
-    return f'401 "{WRONG_LOGIN}" for {len(attempts)} wrong logins'
+        expect(answer.message == text("wrong-login") and "access_token" not in body_of(answer), f'401 "{text("wrong-login")}"', answer)
+    return f'401 "{text("wrong-login")}" for {len(attempts)} wrong logins'
 
 
 @check("login-token-type-bearer", "#/components/schemas/LoginResponse/properties/token_type")
@@ -275,7 +274,7 @@ def send_check_order(target: Target) -> str:
     d, to, unknown = Dengage(target), audience(target), new_id(target)
     bad_body = {"content": {"templateId": unknown, "title": "t"}, **to}
     failed(unauthenticated := d.send(bad_body, token=f"{target.ids.stem}not-a-token"), 401)
-    expect(unauthenticated.message == NOT_AUTHENTICATED, f'401 "{NOT_AUTHENTICATED}"', unauthenticated)
+    expect(unauthenticated.message == text("not-authenticated"), f'401 "{text("not-authenticated")}"', unauthenticated)
     order = ["401 before 400"]
     if (readonly := readonly_token(target, d)) is not None:
         failed(d.send(bad_body, token=readonly), 403)
@@ -329,7 +328,7 @@ def error_envelope(target: Target) -> str:
     d, unknown = Dengage(target), new_id(target)
     failed(d.report("pushfake-contract-not-a-uuid"), 400, "trackingId")
     failed(unauthenticated := d.report(unknown, token=f"{target.ids.stem}not-a-token"), 401)
-    expect(unauthenticated.message == REPORT_NOT_AUTHENTICATED, f'401 "{REPORT_NOT_AUTHENTICATED}"', unauthenticated)
+    expect(unauthenticated.message == text("report-not-authenticated"), f'401 "{text("report-not-authenticated")}"', unauthenticated)
     failed(d.report(unknown), 404)
     return "code equal to the status on 400, 401 and 404; errors naming the field on 400; the report's own 401 text"
 
@@ -340,8 +339,8 @@ def forbidden(target: Target) -> str:
     if (readonly := readonly_token(target, d)) is None:
         raise NotCheckable("needs an API user without Push.Manage; the run knows none (a fake's default world has one)")
     failed(answer := d.send({"content": CONTENT, **audience(target)}, token=readonly), 403)
-    expect(answer.message == FORBIDDEN, f'403 "{FORBIDDEN}"', answer)
-    return f'403 "{FORBIDDEN}"'
+    expect(answer.message == text("forbidden"), f'403 "{text("forbidden")}"', answer)
+    return f'403 "{text("forbidden")}"'
 
 
 @check("body-too-large-413", "#/components/responses/TooLarge")

@@ -18,7 +18,6 @@ from pushfake.contract.assumptions.dengage import (
     accepted,
     account_of,
     audience,
-    check,
     control_of,
     expect,
     failed,
@@ -27,9 +26,13 @@ from pushfake.contract.assumptions.dengage import (
     reached,
     report_of,
 )
+from pushfake.contract.assumptions.support import Checks
 from pushfake.contract.outcome import NotCheckable
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Dengage
+
+CHECKS = Checks(VENDOR)  # this module's checks; `assumptions.checks` gathers every module's
+check = CHECKS.check
 
 
 @check("send-contact-placeholders", f"{POST}/x-pushfake-behaviours/12")

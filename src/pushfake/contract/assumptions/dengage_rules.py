@@ -7,26 +7,26 @@ from __future__ import annotations
 from pushfake.contract.assumptions.dengage import (
     CONTENT,
     POST,
-    TOO_MANY_REQUESTS,
     VENDOR,
     accepted,
     audience,
-    check,
     control_of,
     expect,
     failed,
     new_id,
     reached,
     settings_of,
+    text,
 )
+from pushfake.contract.assumptions.support import Checks
 from pushfake.contract.outcome import NotCheckable
-from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Dengage
-from pushfake.core.catalogue import ErrorCatalogue
 
 SCHEMAS = "#/components/schemas"
-REPORT_TOO_MANY_REQUESTS = ErrorCatalogue(api_spec(VENDOR)).text("report-too-many-requests")
+
+CHECKS = Checks(VENDOR)  # this module's checks; `assumptions.checks` gathers every module's
+check = CHECKS.check
 
 
 @check("send-null-is-left-out", f"{POST}/x-pushfake-behaviours/19")
@@ -117,12 +117,12 @@ def concurrency_limit(target: Target) -> str:
     try:
         accepted(d.send({"content": CONTENT, **to}))
         failed(refused := d.send({"content": CONTENT, **to}), 429)
-        expect(refused.message == TOO_MANY_REQUESTS, f'429 "{TOO_MANY_REQUESTS}"', refused)
+        expect(refused.message == text("too-many-requests"), f'429 "{text("too-many-requests")}"', refused)
         failed(report := d.report(new_id(target)), 429)
-        expect(report.message == REPORT_TOO_MANY_REQUESTS, f'429 "{REPORT_TOO_MANY_REQUESTS}"', report)
+        expect(report.message == text("report-too-many-requests"), f'429 "{text("report-too-many-requests")}"', report)
     finally:
         control.remove_limit(bucket["id"])
-    return f'{number} requests in flight per account; a refused send: 429 "{TOO_MANY_REQUESTS}", a refused report ' \
+    return f'{number} requests in flight per account; a refused send: 429 "{text("too-many-requests")}", a refused report ' \
            f'its own 429 text'
 
 

@@ -1,4 +1,8 @@
-"""Checks of the behaviours openapi/leanplum.yaml marks `assumed`, one per behaviour.
+"""Checks of the behaviours openapi/leanplum.yaml marks `assumed` about sessions and batches
+(`start`, `multi`, `/api-batch`), and what every Leanplum check shares: the pointers, the spec's
+texts, and how an answer is read (`started`, `warned`, `unsent`, `refused`). `leanplum_send`
+holds the checks of `sendMessage`, `leanplum_errors` those of the error answers, `leanplum_input`
+those of how a request is read.
 
 Each asks the target through Leanplum's API and holds the answer to the spec's words. In safe
 mode only the suite's own ids are used, every action but sendMessage runs in development mode,
@@ -9,7 +13,6 @@ its control plane; on a real deployment such a check is not checkable.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -17,32 +20,30 @@ import requests
 
 from pushfake.client import Client
 from pushfake.contract.assumptions import support
-from pushfake.contract.assumptions.support import checker, default_fixtures_of, expect
+from pushfake.contract.assumptions.support import Checks, default_fixtures_of, expect
+from pushfake.contract import spec
 from pushfake.contract.outcome import NotCheckable
 from pushfake.contract.target import Target
-from pushfake.contract.vendors import Answer, Leanplum
+from pushfake.contract.vendors import Answer, Leanplum, element_failed, element_sent_nothing, element_warned
 from pushfake.leanplum.world import LeanplumSettings
 
 VENDOR = "leanplum"
 START = "#/paths/~1api?action=start/x-pushfake-behaviours"
-SEND = "#/paths/~1api?action=sendMessage/x-pushfake-behaviours"
 MULTI = "#/paths/~1api?action=multi"
-RESPONSES = "#/components/responses"
-# The spec's texts, byte for byte.
-USER_NOT_FOUND = "User not found; request skipped."
-DEVICE_NOT_FOUND = "Device not found; request skipped."
-INVALID_KEY = "Invalid access key"
-APP_NOT_FOUND = "App not found."
-USER_OR_DEVICE = "'userId' or 'deviceId' must be provided"
-DEV_MODE_RATE = "Per device rate limit exceeded."
 DETECTABLE = ("country", "region", "city", "location", "locale")
-MADE_UP_ACTION = "pushfakeContractUnknownAction"
 
 
-check = checker(VENDOR)
+CHECKS = Checks(VENDOR)  # this module's checks; `assumptions.checks` gathers every module's
+check = CHECKS.check
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def text(key: str, **fields: Any) -> str:
+    """The spec's text for `key`, byte for byte, from its error catalogue
+    (`pushfake spec --vendor leanplum --errors`)."""
+    return spec.text(VENDOR, key, **fields)
+
+
 def pause(target: Target) -> None:
     """Let development mode's one request per second per user pass (a fake's clock is moved on)."""
     if target.is_fake(VENDOR):
@@ -63,23 +64,6 @@ def settings_of(target: Target, what: str) -> LeanplumSettings:
     return LeanplumSettings.from_fixtures(default_world(target, what).get("settings") or {})
 
 
-def message_to_own_users(target: Target, why: str) -> Any:
-    """A push message to send to users the check makes (not in safe mode: they are not absent)."""
-    if target.safe:
-        raise NotCheckable(f"safe mode: {why}; sendMessage never succeeds in development mode (the development key "
-                           "is refused for it, and devMode with the production key), so safe mode sends it only to "
-                           "made-up absent users")
-    if target.world.leanplum.push_messages:
-        return target.world.leanplum.push_messages[0]
-    if target.settings.leanplum_test_message:
-        return target.settings.leanplum_test_message
-    raise NotCheckable("needs a push message of the app (a fake's default world, or the run's test message)")
-
-
-def ios_token(seed: str) -> str:
-    return hashlib.sha256(seed.encode()).hexdigest()  # 64 hex digits: a well-formed APNs token
-
-
 def started(answer: Answer) -> Answer:
     expect(answer.status == 200 and answer.element().get("success") is True and "warning" not in answer.element(),
            "200 with a started session", answer)
@@ -87,19 +71,17 @@ def started(answer: Answer) -> Answer:
 
 
 def warned(answer: Answer, text: str) -> None:
-    expect(answer.status == 200 and answer.warning() == text, f'200 with the warning "{text}"', answer)
+    expect(answer.status == 200 and element_warned(answer.element(), text), f'200 with the warning "{text}"', answer)
 
 
 def unsent(answer: Answer) -> None:
-    element = answer.element()
-    expect(answer.status == 200 and element.get("success") is True and element.get("messagesSent") == 0
-           and bool(answer.warning()), "200 with messagesSent 0 and a warning", answer)
+    expect(answer.status == 200 and element_sent_nothing(answer.element()), "200 with messagesSent 0 and a warning",
+           answer)
 
 
 def refused(answer: Answer, status: int, text: str | None = None) -> None:
-    ok = (answer.status == status and answer.element().get("success") is False
-          and (answer.error() == text if text is not None else bool(answer.error())))
-    expect(ok, f'{status} with the error "{text}"' if text else f"{status} with an error element", answer)
+    expect(answer.status == status and element_failed(answer.element(), text),
+           f'{status} with the error "{text}"' if text else f"{status} with an error element", answer)
 
 
 def user_view(target: Target, user: str) -> dict[str, Any]:
@@ -145,8 +127,8 @@ def multi_items_inherit_top_level(target: Target) -> str:
         {"action": "start", "userId": target.ids.user()},
         {"action": "start", "userId": target.ids.user(), "clientKey": "pushfake-contract-wrong-key"}])
     expect(len(answer.elements) == 2 and "token" in answer.element(0) and answer.element(1).get("success") is False
-           and answer.error(1) == INVALID_KEY,
-           f'item 1 to start with the top-level key, item 2 refused with its own: "{INVALID_KEY}"', answer)
+           and answer.error(1) == text("invalid-key"),
+           f'item 1 to start with the top-level key, item 2 refused with its own: "{text("invalid-key")}"', answer)
     return "an item without credentials started; an item with its own wrong key was refused"
 
 
@@ -208,11 +190,11 @@ def start_unknown_user_create_never(target: Target) -> str:
     for attempt in range(2):  # the second would start if the first had made the user
         if attempt:
             pause(target)
-        warned(lp.call("start", {"userId": user, "createDisposition": "CreateNever"}), USER_NOT_FOUND)
+        warned(lp.call("start", {"userId": user, "createDisposition": "CreateNever"}), text("user-not-found"))
     control = target.endpoints[VENDOR].control
     stored = [u["id"] for u in control.leanplum_users(target.credentials.leanplum_app_id or "")] if control else []
     expect(user not in stored, "no user stored", f"{user} stored")
-    return f'"{USER_NOT_FOUND}" twice: the user was not created'
+    return f'"{text("user-not-found")}" twice: the user was not created'
 
 
 @check("start-detect-default-location", f"{START}/5")
@@ -268,155 +250,3 @@ def api_version_any_value(target: Target) -> str:
         recorded = [e["params"].get("apiVersion") for e in control.journal(user=user)] if control else [value]
         expect(recorded == [value], f"apiVersion {value!r} recorded", f"{recorded}")
     return f"apiVersion {values} accepted" + (" and recorded" if control else "")
-
-
-# --- sendMessage ---------------------------------------------------------------------------------
-@check("send-message-development-key-refused", f"{SEND}/0")
-def send_message_development_key(target: Target) -> str:
-    answer = Leanplum(target).call("sendMessage", {"userId": target.ids.absent(), "messageId": 1}, key="development")
-    refused(answer, 403, INVALID_KEY)
-    return f'the development key got 403 "{INVALID_KEY}"'
-
-
-@check("send-message-unknown-device-create-never", f"{SEND}/3")
-def send_message_unknown_device(target: Target) -> str:
-    message = message_to_own_users(target, "needs a user that exists")
-    lp, user = Leanplum(target), target.ids.user()
-    started(lp.call("start", {"userId": user}))
-    warned(lp.call("sendMessage", {"userId": user, "deviceId": target.ids.absent(), "messageId": message},
-                   key="production"), DEVICE_NOT_FOUND)
-    return f'"{DEVICE_NOT_FOUND}" for a known user and an unknown device'
-
-
-@check("send-message-nothing-reachable-warns", f"{SEND}/6")
-def send_message_nothing_reachable(target: Target) -> str:
-    message = message_to_own_users(target, "needs users that exist")
-    lp, ids, user = Leanplum(target), target.ids, target.ids.user()
-    started(lp.call("start", {"userId": user, "deviceId": ids.device()}))
-    unsent(no_device := lp.call("sendMessage", {"userId": user, "messageId": message}, key="production"))
-    found = f'no push device: "{no_device.warning()}"'
-    rules = {m: r for m, r in target.world.leanplum.targeted_messages.items() if "equals" in r}
-    if not rules:
-        return f"{found}; outside targeting: not checked (no targeted message known)"
-    (targeted, rule), other, device = next(iter(rules.items())), ids.user(), ids.device()
-    started(lp.call("start", {"userId": other, "deviceId": device, "iosPushToken": ios_token(device),
-                              "userAttributes": {rule["attribute"]: f"{rule['equals']}-not"}}))
-    unsent(outside := lp.call("sendMessage", {"userId": other, "messageId": targeted}, key="production"))
-    expect(outside.warning() != no_device.warning(), "a warning naming another reason", outside)
-    return f'{found}; outside targeting: "{outside.warning()}"'
-
-
-@check("send-message-create-if-needed-creates-user", f"{SEND}/7")
-def send_message_create_if_needed(target: Target) -> str:
-    message = message_to_own_users(target, "CreateIfNeeded creates the user")
-    lp, user, device = Leanplum(target), target.ids.user(), target.ids.device()
-    params, skips = {"userId": user, "deviceId": device, "messageId": message}, (USER_NOT_FOUND, DEVICE_NOT_FOUND)
-    created = lp.call("sendMessage", {**params, "createDisposition": "CreateIfNeeded"}, key="production")
-    again = lp.call("sendMessage", params, key="production")  # CreateNever finds them now
-    for answer, what in ((created, "creates and sends nothing"), (again, "the user and device exist; nothing sent")):
-        expect(answer.status == 200 and answer.element().get("success") is True and answer.warning() not in skips
-               and answer.element().get("messagesSent", 0) == 0, f"200 without a not-found warning: {what}", answer)
-    if target.endpoints[VENDOR].control is not None:
-        stored = [d["id"] for d in user_view(target, user)["devices"]]
-        expect(stored == [device], f"the user stored with device {device}", f"{stored}")
-    return "the user and device were created and nothing was sent"
-
-
-@check("send-message-skips-unregistered-tokens", f"{SEND}/10")
-def send_message_skips_unregistered(target: Target) -> str:
-    message = message_to_own_users(target, "needs a device that receives pushes")
-    control = control_of(target, "a gateway refusing a token")
-    lp, user, device = Leanplum(target), target.ids.user(), target.ids.device()
-    registration, send = {"userId": user, "deviceId": device, "iosPushToken": ios_token(device)}, {
-        "userId": user, "messageId": message}
-    started(lp.call("start", registration))
-    before = control.gateway()
-    try:
-        rule = {"token": registration["iosPushToken"], "failNext": 1, "outcome": "Unregistered"}
-        control.set_gateway({**before, "rules": [*(before.get("rules") or []), rule]})
-        first = lp.call("sendMessage", send, key="production")
-        expect(first.element().get("messagesSent") == 1, "messagesSent 1 to the registered device", first)
-        target.settle()
-        rejected = [d["tokenRejected"] for d in control.deliveries(device=device)]
-        expect(rejected == [True], "the gateway to refuse the token", f"{rejected}")
-        unsent(later := lp.call("sendMessage", send, key="production"))
-        pause(target)
-        started(lp.call("start", registration))
-        again = lp.call("sendMessage", send, key="production")
-        expect(again.element().get("messagesSent") == 1, "messagesSent 1 once the device reported the token again",
-               again)
-    finally:
-        control.set_gateway(before)
-    return f'after the gateway refused the token: messagesSent 0, "{later.warning()}"; after start again: 1'
-
-
-@check("send-message-unknown-user-hides-unknown-message", f"{SEND}/11")
-def send_message_unknown_user_hides_message(target: Target) -> str:
-    world = target.world.leanplum
-    known = {*world.push_messages, *world.targeted_messages, *world.other_messages}
-    unknown = next(m for m in range(987654321, 987654322 + len(known)) if m not in known)
-    warned(Leanplum(target).call("sendMessage", {"userId": target.ids.absent(), "messageId": unknown},
-                                 key="production"), USER_NOT_FOUND)
-    return f'"{USER_NOT_FOUND}" for an unknown user and an unknown message'
-
-
-# --- error answers -------------------------------------------------------------------------------
-@check("user-or-device-must-be-provided", "#/components/schemas/UserSelector")
-def user_or_device_required(target: Target) -> str:
-    lp = Leanplum(target)
-    answers = [lp.call("start", {}), lp.call("start", {"userId": "", "deviceId": ""})]
-    if not target.safe:  # safe mode sends sendMessage only to absent ids
-        answers.append(lp.call("sendMessage", {"messageId": 1}, key="production"))
-    for answer in answers:
-        refused(answer, 400, USER_OR_DEVICE)
-    return f'400 "{USER_OR_DEVICE}" ({len(answers)} requests)'
-
-
-@check("bad-request-texts", f"{RESPONSES}/BadRequest")
-def bad_request_texts(target: Target) -> str:
-    lp, c, ids = Leanplum(target), target.credentials, target.ids
-    refused(lp.call("start", {"clientKey": c.leanplum_development_key, "devMode": True, "userId": ids.user()}, key=None),
-            400, "'appId' must be provided")
-    invalid = lp.call("start", {"userId": ids.user(), "userAttributes": "{not json"})
-    expect(invalid.status == 400 and (invalid.error() or "").startswith("Invalid value for 'userAttributes': "),
-           "400 \"Invalid value for 'userAttributes': ...\"", invalid)
-    refused(lp.call(MADE_UP_ACTION, {"userId": ids.user()}), 400, f"Unknown action '{MADE_UP_ACTION}'.")
-    return "400 with 'appId' must be provided, Invalid value for 'userAttributes': ..., Unknown action '...'."
-
-
-@check("unknown-app-not-found", f"{RESPONSES}/NotFound")
-def unknown_app_not_found(target: Target) -> str:
-    refused(Leanplum(target).call("start", {"appId": f"{target.ids.stem}app", "userId": target.ids.user()}),
-            404, APP_NOT_FOUND)
-    return f'404 "{APP_NOT_FOUND}"'
-
-
-@check("body-too-large-413", f"{RESPONSES}/PayloadTooLarge")
-def body_too_large(target: Target) -> str:
-    limit = settings_of(target, "the body limit (a setting of the fake; Leanplum documents none)").max_body_bytes
-    lp = Leanplum(target)
-    body = {**lp.credentials_for("development"), "userId": target.ids.user(), "pushfakeContractPadding": "x" * limit}
-    refused(Answer.of(target.session.post(lp.url, params={"action": "start"}, json=body)), 413)
-    return f"413 for a body above {limit} bytes"
-
-
-@check("unsupported-media-type-415", f"{RESPONSES}/UnsupportedMediaType")
-def unsupported_media_type(target: Target) -> str:
-    lp = Leanplum(target)
-    query = {"action": "start", **lp.credentials_for("development"), "devMode": "true", "userId": target.ids.user()}
-    answer = Answer.of(target.session.post(lp.url, params=query, data=b"<start/>",
-                                           headers={"Content-Type": "application/xml"}))
-    refused(answer, 415)
-    return f'415 for an application/xml body: "{answer.error()}"'
-
-
-@check("too-many-requests-texts", f"{RESPONSES}/TooManyRequests")
-def too_many_requests(target: Target) -> str:
-    if target.gate.backoff_on_429:
-        raise NotCheckable("the run backs off and retries on every 429 from a real deployment, so its text is not seen")
-    lp, user = Leanplum(target), target.ids.user()
-    started(lp.call("start", {"userId": user}))
-    refused(limited := lp.call("start", {"userId": user}), 429, DEV_MODE_RATE)
-    expect("Retry-After" not in limited.headers, "no Retry-After header", f"{limited.headers}")
-    return (f'429 "{DEV_MODE_RATE}" for a second request within a second, without Retry-After (strict device '
-            "locking and the fake's own token bucket are not checked)")

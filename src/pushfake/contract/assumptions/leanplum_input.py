@@ -13,17 +13,15 @@ from typing import Any
 import requests
 
 from pushfake.contract.assumptions.leanplum import (
-    INVALID_KEY,
-    USER_NOT_FOUND,
     VENDOR,
-    check,
     control_of,
     refused,
     started,
+    text,
     user_view,
     warned,
 )
-from pushfake.contract.assumptions.support import expect
+from pushfake.contract.assumptions.support import Checks, expect
 from pushfake.contract.outcome import NotCheckable
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Answer, Leanplum
@@ -32,9 +30,11 @@ INFO = "#/info/x-pushfake-behaviours"
 START = "#/paths/~1api?action=start/x-pushfake-behaviours"
 SEND = "#/paths/~1api?action=sendMessage/x-pushfake-behaviours"
 SCHEMAS = "#/components/schemas"
-DEV_MODE_NOT_PERMITTED = "Development mode requested but not permitted."
 CLOCK_SKEW = re.compile(r"Device clock skew detected \((\d+) days behind\)\. Rewriting timestamp\.")
 DAY = 86_400.0
+
+CHECKS = Checks(VENDOR)  # this module's checks; `assumptions.checks` gathers every module's
+check = CHECKS.check
 
 
 def _device(target: Target, user: str, device: str) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def whole_number_as_decimal(target: Target) -> str:
     lp, user, device = Leanplum(target), target.ids.user(), target.ids.device()
     started(lp.call("start", {"userId": user, "deviceId": device, "timezoneOffsetSeconds": "-18000.0"}))
     warned(lp.call("sendMessage", {"userId": target.ids.absent(), "messageId": 1.0}, key="production"),
-           USER_NOT_FOUND)
+           text("user-not-found"))
     seen = 'timezoneOffsetSeconds "-18000.0" started; messageId 1.0 was read (the unknown user\'s warning)'
     if target.endpoints[VENDOR].control is not None:
         stored = _device(target, user, device).get("timezoneOffsetSeconds")
@@ -99,7 +99,7 @@ def empty_body_400(target: Target) -> str:
     answer = _send(target, "POST", "/api", params={"action": "log", "devMode": "true"}, data=b"")
     if answer is None:
         raise NotCheckable("safe mode does not send an empty body")
-    refused(answer, 400, "'appId' must be provided")
+    refused(answer, 400, text("missing-parameter", name="appId"))
     return "log with an empty body: 400 \"'appId' must be provided\""
 
 
@@ -132,14 +132,14 @@ def start_without_device_warns(target: Target) -> str:
 @check("send-message-dev-mode-never-succeeds", f"{SEND}/12")
 def send_message_dev_mode(target: Target) -> str:
     lp, params = Leanplum(target), {"userId": target.ids.absent(), "messageId": 1, "devMode": True}
-    refused(lp.call("sendMessage", params, key="development"), 403, INVALID_KEY)
-    refused(lp.call("sendMessage", params, key="production"), 403, DEV_MODE_NOT_PERMITTED)
+    refused(lp.call("sendMessage", params, key="development"), 403, text("invalid-key"))
+    refused(lp.call("sendMessage", params, key="production"), 403, text("dev-mode-not-permitted"))
     # The same two rules leave start one way to run in development mode: the development key.
     refused(lp.call("start", {"userId": target.ids.user(), "devMode": True}, key="production"), 403,
-            DEV_MODE_NOT_PERMITTED)
+            text("dev-mode-not-permitted"))
     started(lp.call("start", {"userId": target.ids.user()}, key="development"))
-    return (f'devMode=true: the development key got 403 "{INVALID_KEY}", the production key 403 '
-            f'"{DEV_MODE_NOT_PERMITTED}" (start: the production key the same 403, the development key started)')
+    return (f'devMode=true: the development key got 403 "{text("invalid-key")}", the production key 403 '
+            f'"{text("dev-mode-not-permitted")}" (start: the production key the same 403, the development key started)')
 
 
 @check("length-caps", f"{SCHEMAS}/Text", f"{SCHEMAS}/Credentials/properties/appId",
@@ -159,7 +159,7 @@ def length_caps(target: Target) -> str:
         ("data", lp.multi([{"action": "heartbeat", "userId": ids.user()}] * 2001), "has too many items (at most 2000)"),
     ]
     for name, answer, detail in cases:
-        refused(answer, 400, f"Invalid value for '{name}': {detail}")
+        refused(answer, 400, text("invalid-value", name=name, detail=detail))
     return "appVersion over 2000, appId and clientKey over 200, event over 139 characters and 2001 batch items: 400"
 
 

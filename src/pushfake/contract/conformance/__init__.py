@@ -23,11 +23,13 @@ import schemathesis
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
+from pushfake.contract.conformance import dengage, leanplum
 from pushfake.contract.gate import BudgetExhausted, DryRun, Withheld
 from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 
 MODES = ("positive", "negative")
+VENDOR_MODULES: dict[str, Any] = {"leanplum": leanplum, "dengage": dengage}  # each vendor's steering and config
 
 
 def operations(vendor: str) -> list[str]:
@@ -52,9 +54,7 @@ class Conformance:
     def __init__(self, target: Target, vendor: str, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"mode: one of {MODES}, not {mode!r}")
-        from pushfake.contract.conformance import dengage, leanplum
-
-        module = {"leanplum": leanplum, "dengage": dengage}[vendor]
+        module = VENDOR_MODULES[vendor]
         self.target, self.vendor, self.mode = target, vendor, mode
         self.steering: Any = module.Steering(target)
         config = schemathesis.Config.from_dict({

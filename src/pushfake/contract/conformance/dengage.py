@@ -34,7 +34,9 @@ breaks one of those rules, judged here from the spec's own text, not from the fa
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,25 +48,41 @@ from pushfake.contract.spec import document
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Dengage
 
-DOCUMENT: dict[str, Any] = document("dengage")
-SCHEMAS = DOCUMENT["components"]["schemas"]
 SEND_PATH = "/rest/push/sendInstant"
 
 
-def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator({**schema, "components": DOCUMENT["components"]})
+@dataclass(frozen=True)
+class DengageSchemas:
+    """Validators of the request schemas of openapi/dengage.yaml, read from the document itself."""
+
+    send_body: jsonschema.Draft202012Validator
+    send_properties: dict[str, jsonschema.Draft202012Validator]
+    login_body: jsonschema.Draft202012Validator
+    report_query: jsonschema.Draft202012Validator
+    uuid: jsonschema.Draft202012Validator
 
 
-SEND_BODY = _validator({"$ref": "#/components/schemas/SendInstantPushRequest"})
-LOGIN_BODY = _validator({"$ref": "#/components/schemas/LoginRequest"})
-SEND_PROPERTIES = {name: _validator(prop) for name, prop in SCHEMAS["SendInstantPushRequest"]["properties"].items()}
-UUID = _validator({"$ref": "#/components/schemas/Uuid"})
-_report_parameters = DOCUMENT["paths"][SEND_PATH]["get"]["parameters"]
-REPORT_QUERY = _validator({
-    "type": "object",
-    "required": [p["name"] for p in _report_parameters if p.get("required")],
-    "properties": {p["name"]: p["schema"] for p in _report_parameters},
-})
+@functools.cache
+def schemas() -> DengageSchemas:
+    """The shipped document's validators, built when first asked for."""
+    doc = document("dengage")
+
+    def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
+
+    report_parameters = doc["paths"][SEND_PATH]["get"]["parameters"]
+    send = doc["components"]["schemas"]["SendInstantPushRequest"]
+    return DengageSchemas(
+        send_body=validator({"$ref": "#/components/schemas/SendInstantPushRequest"}),
+        send_properties={name: validator(prop) for name, prop in send["properties"].items()},
+        login_body=validator({"$ref": "#/components/schemas/LoginRequest"}),
+        report_query=validator({
+            "type": "object",
+            "required": [p["name"] for p in report_parameters if p.get("required")],
+            "properties": {p["name"]: p["schema"] for p in report_parameters},
+        }),
+        uuid=validator({"$ref": "#/components/schemas/Uuid"}),
+    )
 
 # `ScheduleDate.description`: yyyy-MM-dd, yyyy-MM-dd HH:mm, yyyy-MM-ddTHH:mm, yyyy-MM-dd HH:mm:ss,
 # yyyy-MM-ddTHH:mm:ss, either of the last two with .f/.ff/.fff, yyyy-MM-ddTHH:mm:ssZ and
@@ -128,7 +146,7 @@ def _pick(digest: int, salt: int, options: tuple[Any, ...]) -> Any:
 
 
 def _valid_property(body: dict[str, Any], name: str) -> bool:
-    return name in body and SEND_PROPERTIES[name].is_valid(body[name])
+    return name in body and schemas().send_properties[name].is_valid(body[name])
 
 
 # Future dates in every documented format (the spec's pattern admits exactly these shapes).
@@ -190,7 +208,7 @@ class Steering:
                 body["applicationIds"] = apps
         self._audience(body, digest)
         content = body.get("content")
-        if isinstance(content, dict) and UUID.is_valid(content.get("templateId")) and self.world.templates:
+        if isinstance(content, dict) and schemas().uuid.is_valid(content.get("templateId")) and self.world.templates:
             template = _pick(digest, 3, (None, *self.world.templates))
             if template is not None:
                 content["templateId"] = template
@@ -211,9 +229,9 @@ class Steering:
 
     def _steer_report(self, query: dict[str, Any], digest: int) -> dict[str, Any]:
         query = dict(query)
-        if self.accepted and UUID.is_valid(query.get("trackingId")) and _pick(digest, 0, (False, True, True)):
+        if self.accepted and schemas().uuid.is_valid(query.get("trackingId")) and _pick(digest, 0, (False, True, True)):
             query["trackingId"] = self.accepted[(digest >> 8) % len(self.accepted)]
-        if UUID.is_valid(query.get("applicationId")) and self.apps:
+        if schemas().uuid.is_valid(query.get("applicationId")) and self.apps:
             app_id = _pick(digest, 1, (None, *self.apps))
             if app_id is not None:
                 query["applicationId"] = app_id
@@ -223,7 +241,7 @@ class Steering:
         c = self.target.credentials
         users = [(c.dengage_userkey, c.dengage_password)] * 2 + ([self.world.readonly_user] if self.world.readonly_user else [])
         credentials = _pick(digest, 0, (None, *users))
-        if credentials is None or not LOGIN_BODY.is_valid(body):
+        if credentials is None or not schemas().login_body.is_valid(body):
             return body
         return {**body, "userkey": credentials[0], "password": credentials[1]}
 
@@ -232,11 +250,11 @@ class Steering:
         digest = case_digest(case)
         if case.operation.path == SEND_PATH and case.method.upper() == "POST" and isinstance(case.body, dict):
             after = self._steer_send(case.body, digest)
-            if SEND_BODY.is_valid(after) == SEND_BODY.is_valid(case.body):
+            if schemas().send_body.is_valid(after) == schemas().send_body.is_valid(case.body):
                 case.body = after
         elif case.operation.path == SEND_PATH and case.method.upper() == "GET" and isinstance(case.query, dict):
             after = self._steer_report(case.query, digest)
-            if REPORT_QUERY.is_valid(after) == REPORT_QUERY.is_valid(case.query):
+            if schemas().report_query.is_valid(after) == schemas().report_query.is_valid(case.query):
                 case.query = after
         elif case.operation.path == "/rest/login" and isinstance(case.body, dict):
             case.body = self._steer_login(case.body, digest)
@@ -279,7 +297,7 @@ class Steering:
             or response.status_code != 400
             or case.operation.path != SEND_PATH
             or case.method.upper() != "POST"
-            or not SEND_BODY.is_valid(case.body)
+            or not schemas().send_body.is_valid(case.body)
         ):
             return None
         broken = rules_broken_beyond_the_schema(case.body, self.target.now("dengage"), self.accepted)

@@ -1,8 +1,9 @@
 """Stateful property tests of the vendors' semantics: Hypothesis state machines that drive the
 target through its API and hold every answer to a small model of the vendor's rules.
 
-`MACHINES` maps a name to a factory `(target) -> RuleBasedStateMachine subclass`; `run` runs one
-with a number of examples and the run's seed (so a failure against a fake repeats from it).
+Each vendor module's `MACHINES` maps a name to a factory `(target) -> RuleBasedStateMachine
+subclass`; `machines()` gathers them, and `run` runs one with a number of examples and the run's
+seed (so a failure against a fake repeats from it).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
+from pushfake.contract.machines import dengage, leanplum
 from pushfake.contract.target import Target
 
 MachineFactory = Callable[[Target], type[RuleBasedStateMachine]]
 
 
 def machines() -> dict[str, MachineFactory]:
-    from pushfake.contract.machines import dengage, leanplum
-
+    """Every machine by name, Leanplum's first."""
     return {**leanplum.MACHINES, **dengage.MACHINES}
 
 

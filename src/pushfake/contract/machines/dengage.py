@@ -20,17 +20,13 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
+from pushfake.contract import spec
 from pushfake.contract.outcome import NotCheckable
-from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 from pushfake.contract.vendors import Answer, Dengage
-from pushfake.core.catalogue import ErrorCatalogue
 
-# The texts of the spec's error catalogue: a send's 401 is SendInstantPush's own, a report's its own.
-CATALOGUE = ErrorCatalogue(api_spec("dengage"))
-NOT_AUTHENTICATED = {"send": CATALOGUE.text("not-authenticated"), "report": CATALOGUE.text("report-not-authenticated")}
-FORBIDDEN = CATALOGUE.text("forbidden")
-WRONG_LOGIN = CATALOGUE.text("wrong-login")
+# The catalogue keys of the 401 texts: a send's 401 is SendInstantPush's own, a report's its own.
+NOT_AUTHENTICATED = {"send": "not-authenticated", "report": "report-not-authenticated"}
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 REPORT_STATUSES = ("Scheduled", "Sending", "Completed")
 SCHEMES = st.sampled_from(["Bearer", ""])  # "": the bare token
@@ -56,6 +52,11 @@ class Sent:
     audience: tuple[tuple[str, str], ...]  # the body's tableId / segmentId, if any
     applications: tuple[str, ...] | None  # the body's applicationIds, if given
     schedule_at: float | None
+
+
+def text(key: str) -> str:
+    """The spec's text for `key`, from its error catalogue (`pushfake spec --vendor dengage --errors`)."""
+    return spec.text("dengage", key)
 
 
 def expect(condition: bool, expected: str, answer: Answer) -> None:
@@ -144,7 +145,7 @@ class _Tokens(_DengageMachine):
             answer = self.api.login(password="pushfake-contract-wrong-password")
         else:  # an unknown userkey: no real API user's failed logins grow
             answer = self.api.login(userkey=self.target.ids.user())
-        expect_error(answer, 401, WRONG_LOGIN)
+        expect_error(answer, 401, text("wrong-login"))
         return multiple()
 
     def probe(self, kind: str, scheme: str | None, token: str) -> tuple[str, Answer]:
@@ -160,7 +161,7 @@ class _Tokens(_DengageMachine):
     def use_a_token(self, token: Token, whose: str, scheme: str, kind: str) -> None:
         if whose != "this token":  # unknown, or no Authorization header at all
             asked, answer = self.probe(kind, scheme if whose == "a made-up token" else None, self.target.ids.user())
-            expect_error(answer, 401, NOT_AUTHENTICATED[asked])
+            expect_error(answer, 401, text(NOT_AUTHENTICATED[asked]))
             return
         sends = kind == "send" and bool(self.audiences())
         if not token.permitted and not sends:
@@ -168,9 +169,9 @@ class _Tokens(_DengageMachine):
         expired = self.expired(token)
         asked, answer = self.probe(kind, scheme, token.value)
         if expired:
-            expect_error(answer, 401, NOT_AUTHENTICATED[asked])
+            expect_error(answer, 401, text(NOT_AUTHENTICATED[asked]))
         elif not token.permitted:
-            expect_error(answer, 403, FORBIDDEN)
+            expect_error(answer, 403, text("forbidden"))
         elif sends:
             expect_error(answer, 400)
         else:

@@ -15,22 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
+from pushfake.contract import spec
 from pushfake.contract.target import Target
-from pushfake.contract.vendors import Answer, Leanplum
-from pushfake.core.resources import default_fixtures
+from pushfake.contract.vendors import Answer, Leanplum, element_failed, element_sent_nothing, element_warned
+from pushfake.contract.world import default_document
 
-USER_NOT_FOUND = "User not found; request skipped."
-DEVICE_NOT_FOUND = "Device not found; request skipped."
-MESSAGE_NOT_FOUND = "Message entity not found"
-INVALID_KEY = "Invalid access key"
-INVALID_APP_USER = "Invalid app/user combination"
-EVENT_REQUIRED = "'event' must be provided"
 MADE_UP_ACTION = "pushfakeContractNoSuchAction"
-UNKNOWN_ACTION = f"Unknown action '{MADE_UP_ACTION}'."
 CREATE_IF_NEEDED, CREATE_NEVER = "CreateIfNeeded", "CreateNever"
 UNKNOWN_MESSAGE = 9_007_199_254_740_000  # made up: no account is expected to have it
 EVENT = "pushfakeContractEvent"
@@ -54,32 +47,20 @@ class User:
 @functools.cache
 def _fixture_users() -> dict[str, tuple[dict[str, Any], dict[str, bool]]]:
     """The default world's users: attributes, and devices with whether they have a push token."""
-    document = yaml.safe_load(default_fixtures().read_text(encoding="utf-8"))
+    document = default_document()
     return {u["id"]: (dict(u.get("attributes") or {}),
                       {d["id"]: any(d.get(f) for f in TOKEN_FIELDS) for d in u.get("devices", ())})
             for u in document["leanplum"]["apps"][0]["users"]}
 
 
+def text(key: str, **fields: Any) -> str:
+    """The spec's text for `key`, from its error catalogue (`pushfake spec --vendor leanplum --errors`)."""
+    return spec.text("leanplum", key, **fields)
+
+
 def expect(condition: bool, expected: str, answer: Answer) -> None:
     if not condition:
         raise AssertionError(f"expected {expected}; got {answer.describe()}")
-
-
-def _warned(element: dict[str, Any], text: str) -> bool:
-    warning = element.get("warning")
-    return element.get("success") is True and isinstance(warning, dict) and warning.get("message") == text
-
-
-def _failed(element: dict[str, Any], text: str) -> bool:
-    error = element.get("error")
-    return element.get("success") is False and isinstance(error, dict) and error.get("message") == text
-
-
-def _sent_nothing(element: dict[str, Any]) -> bool:
-    """messagesSent 0 with a warning naming why (the texts are not recorded)."""
-    warning = element.get("warning")
-    return (element.get("success") is True and element.get("messagesSent") == 0 and isinstance(warning, dict)
-            and isinstance(warning.get("message"), str) and bool(warning["message"]))
 
 
 def _started(element: dict[str, Any]) -> bool:
@@ -141,8 +122,8 @@ class _LeanplumMachine(RuleBasedStateMachine):
         answer = self.dev("start", {"userId": user_id, **_given(deviceId=device_id, createDisposition=disposition),
                                     **fields, **({"userAttributes": attributes} if attributes else {})})
         if disposition == CREATE_NEVER:
-            expect(answer.status == 200 and _warned(answer.element(), USER_NOT_FOUND),
-                   f"200 with the warning {USER_NOT_FOUND!r} (CreateNever, unknown user)", answer)
+            expect(answer.status == 200 and element_warned(answer.element(), text("user-not-found")),
+                   f"200 with the warning {text('user-not-found')!r} (CreateNever, unknown user)", answer)
             return multiple()
         expect(answer.status == 200 and _started(answer.element()), "200, a started session without warning", answer)
         known_as = user_id or str(device_id)
@@ -196,7 +177,8 @@ class _Sessions(_LeanplumMachine):
                   **_given(deviceId=device_id, createDisposition=disposition), **({"force": True} if force else {})}
         if data.draw(st.sampled_from(["production"] * 4 + ["development"]), label="key") == "development":
             answer = self.dev("sendMessage", params)  # sendMessage needs the production key
-            expect(answer.status == 403 and _failed(answer.element(), INVALID_KEY), f"403 {INVALID_KEY!r}", answer)
+            refused = text("invalid-key")
+            expect(answer.status == 403 and element_failed(answer.element(), refused), f"403 {refused!r}", answer)
             return False
         answer = self.api.call("sendMessage", params, key="production")
         element = answer.element()
@@ -204,30 +186,30 @@ class _Sessions(_LeanplumMachine):
         created = False
         if model is None:
             if not creates:
-                expect(answer.status == 200 and _warned(element, USER_NOT_FOUND),
-                       f"200 with the warning {USER_NOT_FOUND!r}", answer)
+                expect(answer.status == 200 and element_warned(element, text("user-not-found")),
+                       f"200 with the warning {text('user-not-found')!r}", answer)
                 return False
             model = self.known[user_id] = User()
             created = True
         if device_id is not None and device_id not in model.devices:
             if not creates:
-                expect(answer.status == 200 and _warned(element, DEVICE_NOT_FOUND),
-                       f"200 with the warning {DEVICE_NOT_FOUND!r}", answer)
+                expect(answer.status == 200 and element_warned(element, text("device-not-found")),
+                       f"200 with the warning {text('device-not-found')!r}", answer)
                 return created
             model.devices[device_id] = False  # created, without a push token
         if message_id not in self.messages:
-            expect(answer.status == 200 and _warned(element, MESSAGE_NOT_FOUND),
-                   f"200 with the warning {MESSAGE_NOT_FOUND!r} (message {message_id})", answer)
+            expect(answer.status == 200 and element_warned(element, text("message-not-found")),
+                   f"200 with the warning {text('message-not-found')!r} (message {message_id})", answer)
             return created
         targeting = self.messages[message_id]
         if targeting is not None and not force and (
                 model.attributes.get(targeting.get("attribute")) != targeting.get("equals")):
-            expect(answer.status == 200 and _sent_nothing(element),
+            expect(answer.status == 200 and element_sent_nothing(element),
                    "200, messagesSent 0 and a warning (outside the message's targeting)", answer)
             return created
         reachable = sum(model.devices[d] for d in ([device_id] if device_id is not None else model.devices))
         if reachable == 0:
-            expect(answer.status == 200 and _sent_nothing(element),
+            expect(answer.status == 200 and element_sent_nothing(element),
                    "200, messagesSent 0 and a warning (no device with a push token)", answer)
         else:
             sent = {"success": True, "result": "Message sent", "messagesSent": reachable}
@@ -268,6 +250,18 @@ class _Item:
     user: str | None = None  # a user the item starts
 
 
+def _warns(key: str, **fields: Any) -> tuple[str, Callable[[dict[str, Any]], bool]]:
+    """(what the element must be, its test): a success with the spec's warning `key`."""
+    said = text(key, **fields)
+    return f"the warning {said!r}", lambda element: element_warned(element, said)
+
+
+def _fails(key: str, **fields: Any) -> tuple[str, Callable[[dict[str, Any]], bool]]:
+    """(what the element must be, its test): a failure with the spec's error `key`."""
+    said = text(key, **fields)
+    return f"the error {said!r}", lambda element: element_failed(element, said)
+
+
 ITEM_KINDS = ("start", "start never", "track", "track without event", "made-up action", "send with dev key",
               "send with production key", "no user or device")
 
@@ -292,21 +286,20 @@ class _Batches(_LeanplumMachine):
             return _Item({"action": "start", "userId": user}, 200, "a started session", _started, user=user)
         if kind == "start never":
             return _Item({"action": "start", "userId": ids.user(), "createDisposition": CREATE_NEVER}, 200,
-                         f"the warning {USER_NOT_FOUND!r}", lambda e: _warned(e, USER_NOT_FOUND))
+                         *_warns("user-not-found"))
         if kind == "track without event":
-            return _Item({"action": "track", "userId": ids.user()}, 400, f"the error {EVENT_REQUIRED!r}",
-                         lambda e: _failed(e, EVENT_REQUIRED))
+            return _Item({"action": "track", "userId": ids.user()}, 400, *_fails("missing-parameter", name="event"))
         if kind == "no user or device":  # recorded: that item fails with 404, the others run
             return _Item({"action": "setUserAttributes", "userAttributes": {"pushfakeContract": "set"}}, 404,
-                         f"the error {INVALID_APP_USER!r}", lambda e: _failed(e, INVALID_APP_USER))
+                         *_fails("invalid-app-user"))
         if kind == "made-up action":
-            return _Item({"action": MADE_UP_ACTION, "userId": ids.user()}, 400, f"the error {UNKNOWN_ACTION!r}",
-                         lambda e: _failed(e, UNKNOWN_ACTION))
+            return _Item({"action": MADE_UP_ACTION, "userId": ids.user()}, 400,
+                         *_fails("unknown-action", name=MADE_UP_ACTION))
         send = {"action": "sendMessage", "userId": ids.absent(), "messageId": UNKNOWN_MESSAGE}
         if kind == "send with dev key":  # inherits the batch's development key
-            return _Item(send, 403, f"the error {INVALID_KEY!r}", lambda e: _failed(e, INVALID_KEY))
+            return _Item(send, 403, *_fails("invalid-key"))
         send.update(clientKey=self.api.credentials.leanplum_production_key, devMode=False)  # the item's own win
-        return _Item(send, 200, f"the warning {USER_NOT_FOUND!r}", lambda e: _warned(e, USER_NOT_FOUND))
+        return _Item(send, 200, *_warns("user-not-found"))
 
     @rule(target=users, data=st.data())
     def run_a_batch(self, data: st.DataObject) -> Any:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pytest_pushfake.contract import Contract
+from pushfake.contract import assumptions
+from pushfake.contract.pytest.run import Contract
 
 OUTCOMES = ("passed", "failed", "skipped", "error")
 KINDS = {"test_conformance": "conformance", "test_semantics": "semantics", "test_assumption": "assumption"}
@@ -94,8 +95,6 @@ def answers(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def document(rec: dict[str, Any], stats: dict[str, list[Any]]) -> dict[str, Any]:
     """The JSON report of a record (`record`, or `merge` of the workers' records)."""
-    from pushfake.contract import assumptions
-
     results = _results(stats)
     by_name = {r["name"]: r for r in results if r["kind"] == "assumption"}
     table = []

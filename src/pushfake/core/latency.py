@@ -1,4 +1,5 @@
-"""How long a gateway takes to answer one attempt: fixed, uniform, or log-normal.
+"""How long something takes: fixed, uniform, or log-normal. The gateway draws each attempt's
+answer time from one; a fault's `delay` is one too.
 
 Real push gateways answer most requests quickly and a few very slowly, so the log-normal model
 is given the way people describe latency: its median and its 99th percentile. Every draw comes
@@ -81,6 +82,17 @@ def latency_from(value: Any) -> Latency:
     raise ValueError(
         f"latency {value!r} is none of: seconds, {{fixed: s}}, {{uniform: [low, high]}}, "
         "{lognormal: {median: s, p99: s}}")
+
+
+def latency_dict(latency: Latency) -> Any:
+    """The fixtures form of a model, as `latency_from` reads it (a fixed model as its seconds)."""
+    if isinstance(latency, Fixed):
+        return latency.seconds
+    if isinstance(latency, Uniform):
+        return {"uniform": [latency.low, latency.high]}
+    if isinstance(latency, LogNormal):
+        return {"lognormal": {"median": latency.median, "p99": latency.p99}}
+    return repr(latency)
 
 
 def _non_negative(what: str, seconds: float) -> None:

@@ -2,7 +2,7 @@
 machines, and one check per assumed behaviour, all against one target.
 
 Run it with `pushfake contract --target URL`, or `pytest --pushfake-target=URL` (or
-`pytest --pyargs pytest_pushfake.contract_suite` for the in-process fake). The target and the
+`pytest --pyargs pushfake.contract.pytest.suite` for the in-process fake). The target and the
 limits come from the `--pushfake-*` options (see `pytest --help`); credentials from the
 environment (`pushfake.contract.settings.ENV`).
 
@@ -19,7 +19,8 @@ import pytest
 from pushfake.contract import assumptions, machines
 from pushfake.contract.conformance import MODES, operations
 from pushfake.contract.outcome import DID_NOT_HOLD, HELD, NOT_RUN
-from pytest_pushfake.contract import Contract, contract_settings
+from pushfake.contract.pytest.options import contract_settings
+from pushfake.contract.pytest.run import Contract
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
