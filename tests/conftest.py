@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,17 @@ from pushfake import Fake, ManualClock, create_app
 from tests.support import LiveServer, serve_in_thread
 
 pytest_plugins = ["pytester"]  # tests/plugin run the pytest plugin in scratch projects
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the process that starts the others (not in an xdist worker): let the processes the suite
+    starts cache their bytecode, as Python does unless PYTHONDONTWRITEBYTECODE is set. The suite
+    starts dozens of them (xdist workers, `pushfake contract` and `serve` runs, scratch pytest
+    projects), and pytest rewrites the asserts of every pushfake module each of them imports:
+    without a cache that is 1.5 s of CPU per pytest process. The caches go to `__pycache__`
+    folders, which git ignores."""
+    if not hasattr(config, "workerinput"):
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture

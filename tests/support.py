@@ -39,10 +39,11 @@ class LiveServer:
 
 
 @contextmanager
-def serve_in_thread(fake: Fake, limits: ServerLimits | None = None) -> Iterator[LiveServer]:
+def serve_in_thread(fake: Fake, limits: ServerLimits | None = None, http: str = "auto") -> Iterator[LiveServer]:
     """`fake` served by uvicorn on a free loopback port until the block ends (held to `limits`,
-    default `ServerLimits()`, as `pushfake serve` holds it)."""
-    server = uvicorn.Server(uvicorn_config(create_app(fake), limits=limits, log_level="warning", lifespan="on"))
+    default `ServerLimits()`, as `pushfake serve` holds it; `http`: uvicorn's HTTP parser)."""
+    server = uvicorn.Server(uvicorn_config(create_app(fake), limits=limits, http=http, log_level="warning",
+                                           lifespan="on"))
     sock = listening_socket(socket.AF_INET)
     sock.bind(("127.0.0.1", 0))
     sock.listen(512)

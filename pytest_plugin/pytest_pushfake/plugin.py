@@ -115,6 +115,7 @@ def pushfake_clock() -> Any:
 # --- the fakes ------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def _pushfake_pool() -> Iterator[InProcessPool]:
+    _require_extra("the `pushfake` fixture", "respx")  # routes httpx into the fake
     from pytest_pushfake.inprocess import InProcessPool
 
     pool = InProcessPool()
@@ -166,6 +167,21 @@ def _settings(request: pytest.FixtureRequest, fixtures: Any, seed: Any, faults: 
     return settings(fixtures=fixtures, seed=seed, faults=faults, clock=clock,
                     marker=marker.kwargs if marker else None, marker_args=marker.args if marker else (),
                     rootdir=Path(request.config.rootpath))
+
+
+def _require_extra(feature: str, *modules: str) -> None:
+    """pytest may be installed without the `pytest` extra: a fixture that needs it fails in one
+    line naming the extra, instead of a traceback ending in `No module named ...`."""
+    __tracebackhide__ = True
+    from pushfake.extras import MissingExtra, require
+
+    try:
+        require("pytest", feature, *modules)
+    except MissingExtra as missing:
+        message = str(missing)
+    else:
+        return
+    pytest.fail(message, pytrace=False)  # outside the `except`: no chained exception to show
 
 
 def _timeout(config: pytest.Config) -> float:

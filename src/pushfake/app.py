@@ -19,11 +19,15 @@ from starlette.types import ASGIApp
 from pushfake.control import routes as control_routes
 from pushfake.control.security import PREFIX, AdminTokenMiddleware
 from pushfake.core.clock import SystemClock
-from pushfake.core.server_limits import DRAIN_MULTIPLE, ServerLimits, accept_burst, guarded
+from pushfake.core import admin
+from pushfake.core.server_limits import (DRAIN_MULTIPLE, MAX_TARGET_BYTES, TARGET_TOO_LONG, ServerLimits,
+                                         accept_burst, guarded)
+from pushfake.dengage import errors as dengage_errors
 from pushfake.dengage import routes as dengage_routes
 from pushfake.fake import Fake
 from pushfake.faults.asgi import Connections, DroppedConnection
 from pushfake.inbox import routes as inbox_routes
+from pushfake.leanplum import errors as leanplum_errors
 from pushfake.leanplum import routes as leanplum_routes
 from pushfake.site import routes as site_routes
 
@@ -96,14 +100,43 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
     return app
 
 
+def parser_refusal(target: bytes, reason: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The answer to a request uvicorn's parser cannot take (`server_limits.Refuse`): a target
+    too long (414) or a malformed request (400), in the error shape of the API its path names
+    (`/api`: Leanplum's, `/rest`: D·engage's), else the control plane's plain JSON error."""
+    path = _target_path(target)
+    status = 414 if reason == TARGET_TOO_LONG else 400
+    if path.startswith("/api"):
+        response = leanplum_routes.error_response(status, leanplum_errors.parser_refusal(status, MAX_TARGET_BYTES))
+    elif path.startswith("/rest"):
+        response = dengage_routes.error_response(status, dengage_errors.parser_refusal(status, MAX_TARGET_BYTES))
+    else:
+        message = admin.TARGET_TOO_LONG if status == 414 else admin.MALFORMED_REQUEST
+        response = control_routes.error_response(status, message.format(limit=MAX_TARGET_BYTES))
+    return response.status_code, response.raw_headers, bytes(response.body)
+
+
+def _target_path(target: bytes) -> str:
+    """The path of a request target, in origin form (`/api?x`) or absolute form (`http://h/api`)."""
+    text = target.decode("latin-1")
+    if not text.startswith("/") and "://" in text:
+        text = "/" + text.split("://", 1)[1].partition("/")[2]
+    return text.partition("?")[0]
+
+
 def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None,
-                   middleware: Callable[[ASGIApp], ASGIApp] | None = None, **options: Any) -> Any:
+                   middleware: Callable[[ASGIApp], ASGIApp] | None = None, http: str = "auto",
+                   **options: Any) -> Any:
     """A `uvicorn.Config` for `app` whose connections the app's faults can cut (reset, hang,
     truncate), whose graceful shutdown does not wait for a hanging request, and whose slow or
     idle clients cannot exhaust it (`limits`: header and body deadlines, a connection cap; see
-    `pushfake.core.server_limits`). `middleware` wraps the whole app (`pushfake serve`'s access
-    log); uvicorn's own access log is off, as it cannot name the vendor operation."""
+    `pushfake.core.server_limits`). What the HTTP parser refuses is answered in the vendor's
+    shape (`parser_refusal`), the same on either parser (`http`: "auto", "h11", "httptools").
+    `middleware` wraps the whole app (`pushfake serve`'s access log); uvicorn's own access log is
+    off, as it cannot name the vendor operation."""
     import uvicorn
+    from uvicorn.config import HTTP_PROTOCOLS
+    from uvicorn.importer import import_from_string
 
     fake: Fake = app.state.fake
 
@@ -115,7 +148,11 @@ def uvicorn_config(app: Starlette, *, limits: ServerLimits | None = None,
     options.setdefault("timeout_graceful_shutdown", 5)
     options.setdefault("access_log", False)
     options.setdefault("backlog", accept_burst())
-    protocol = guarded(app.state.connections.protocol_class(), limits or ServerLimits(), drain_bytes)
+    options.setdefault("h11_max_incomplete_event_size", 2 * MAX_TARGET_BYTES)  # a target at the limit, and headers
+    if http not in ("auto", "h11", "httptools"):
+        raise ValueError(f"http is 'auto', 'h11' or 'httptools', not {http!r}")
+    base = app.state.connections.protocol_class(import_from_string(HTTP_PROTOCOLS[http]))
+    protocol = guarded(base, limits or ServerLimits(), drain_bytes, parser_refusal)
     return uvicorn.Config(middleware(app) if middleware else app, http=protocol, **options)
 
 

@@ -361,7 +361,7 @@ def test_a_real_target_without_credentials_names_what_is_missing() -> None:
 
 
 def test_opening_a_real_target_without_credentials_fails_naming_the_variables() -> None:
-    settings = ContractSettings(targets=parse_targets(["http://127.0.0.1:9"]), dry_run=True)
+    settings = ContractSettings(targets=parse_targets(["http://127.0.0.1:9"]))  # a dry run: tests/contract/test_dry_run.py
     with pytest.raises(SettingsError) as error:
         open_target(settings, environ={})
     assert str(error.value) == ("a real deployment needs its credentials in the environment: set "

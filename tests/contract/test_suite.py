@@ -17,7 +17,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 40
+# Schemathesis's coverage phase sends its ~1,700 boundary cases whatever the number; 5 generated
+# examples per operation on top reach every branch below (1 misses two), in half the time of 40.
+EXAMPLES = 5
 
 # (operation, by method or any, status, a message that answer carries): one per row of
 # DECISIONS.md that a single request decides. The 50-user / 500-action multi limit and the concurrency 429 need more than

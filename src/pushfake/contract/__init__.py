@@ -11,3 +11,16 @@ request budget and rate cap, and can list its requests without sending them (a d
 `pushfake-contract` entry point), the test functions and the reports. The fixtures plugin
 (`pytest_pushfake`) imports none of the kit.
 """
+
+from __future__ import annotations
+
+from pushfake.extras import require
+
+# What the kit imports beyond the base install: the `contract` extra (pytest-xdist too, for --jobs).
+MODULES = ("pytest", "schemathesis", "hypothesis", "requests")
+
+
+def require_kit(feature: str) -> None:
+    """Raise `pushfake.extras.MissingExtra` (one line naming the extra) unless the kit can load.
+    Asked before anything imports it, so a base install never shows a traceback for it."""
+    require("contract", feature, *MODULES)

@@ -14,7 +14,17 @@ import subprocess
 import sys
 import tempfile
 
-from pushfake.contract.settings import ENV, VENDORS, ContractSettings, SettingsError, parse_targets, parse_test_device
+from pushfake.contract import require_kit
+from pushfake.contract.settings import (
+    ENV,
+    VENDORS,
+    ContractSettings,
+    SettingsError,
+    parse_targets,
+    parse_test_device,
+    placeholder,
+)
+from pushfake.extras import MissingExtra, require
 
 EPILOG = ("credentials (environment only): " + ", ".join(ENV.values())
           + ". Against a real deployment the suite runs in safe mode: see the README, 'Checking a real deployment'.")
@@ -35,7 +45,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mode.add_argument("--safe", action="store_true", help="safe mode even against a pushfake")
     mode.add_argument("--unsafe", action="store_true",
                       help="no safe mode against a real deployment (it may push to real phones)")
-    contract.add_argument("--dry-run", action="store_true", help="list every request the suite would make; send none")
+    contract.add_argument("--dry-run", action="store_true",
+                          help="list every request the suite would make; send none (no credentials needed: "
+                               f"one not set shows as its {placeholder('VARIABLE')} placeholder)")
     contract.add_argument("--budget", type=int, metavar="N", help="never send more than N requests (real default 2000)")
     contract.add_argument("--rate", type=float, metavar="PER_SECOND", help="requests per second at most (real default 5)")
     contract.add_argument("--leanplum-test-message", metavar="ID", help="a Leanplum message the suite may really send")
@@ -92,6 +104,13 @@ def _jobs(value: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # without the contract extra: one line naming it, not a traceback from the child
+        require_kit("pushfake contract")
+        if args.jobs != 1:
+            require("contract", "pushfake contract --jobs", "xdist")
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:  # usage errors as one line, before pytest starts
         ContractSettings(targets=parse_targets(args.target or []), vendors=tuple(args.vendor or VENDORS),
                          examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,

@@ -69,7 +69,7 @@ class Gate:
     rate: float | None = None
     dry_run: bool = False
     backoff_on_429: bool = False
-    secrets: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # {variable: value} the log writes as a placeholder
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     log: list[Exchange] = field(default_factory=list)

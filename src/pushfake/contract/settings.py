@@ -34,6 +34,13 @@ FIXTURE_CREDENTIALS = {
 SECRET_FIELDS = ("leanplum_production_key", "leanplum_development_key", "dengage_userkey", "dengage_password")
 
 
+def placeholder(variable: str) -> str:
+    """How a report writes a credential it does not show: a reference to its environment
+    variable (`${PUSHFAKE_DENGAGE_PASSWORD}`), for a secret scrubbed from a report and for a
+    credential a dry run has not been given alike."""
+    return f"${{{variable}}}"
+
+
 class SettingsError(ValueError):
     """A contract option or environment variable that cannot be used; the message says which."""
 
@@ -41,7 +48,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Credentials:
     """The accounts the suite uses. `from_env` marks which values came from the environment:
-    those are secrets and never appear in a report."""
+    those are secrets and never appear in a report. `placeholders` marks the values a dry run
+    against a real deployment was not given: each is its variable's `placeholder`."""
 
     leanplum_app_id: str | None = None
     leanplum_production_key: str | None = None
@@ -50,31 +58,46 @@ class Credentials:
     dengage_password: str | None = None
     dengage_application_ids: tuple[str, ...] = ()
     from_env: frozenset[str] = frozenset()
+    placeholders: frozenset[str] = frozenset()
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None, *, fake: bool) -> Credentials:
-        """Read every variable of `ENV`; for a fake target, unset ones take the fixture values."""
+    def from_environment(cls, environ: Mapping[str, str] | None = None, *, fake: bool,
+                         dry_run: bool = False) -> Credentials:
+        """Read every variable of `ENV`; unset ones take the fixture values for a fake target,
+        and placeholders in a dry run against a real one (it sends nothing, so shows where each
+        would go)."""
         environ = os.environ if environ is None else environ
         values: dict[str, str] = {}
-        given = set()
+        given, stand_ins = set(), set()
         for name, variable in ENV.items():
             if environ.get(variable):
                 values[name] = environ[variable]
                 given.add(name)
             elif fake:
                 values[name] = FIXTURE_CREDENTIALS[name]
+            elif dry_run:
+                values[name] = placeholder(variable)
+                stand_ins.add(name)
         apps = tuple(a.strip() for a in values.pop("dengage_application_ids", "").split(",") if a.strip())
-        return cls(**values, dengage_application_ids=apps, from_env=frozenset(given))
+        return cls(**values, dengage_application_ids=apps, from_env=frozenset(given),
+                   placeholders=frozenset(stand_ins))
 
     def secrets(self) -> dict[str, str]:
         """{environment variable: value} for every secret read from the environment."""
         return {ENV[name]: value for name in SECRET_FIELDS
                 if name in self.from_env and (value := getattr(self, name))}
 
+    def hidden(self) -> dict[str, str]:
+        """{environment variable: value as sent} for every value a report writes as its
+        `placeholder`: the secrets, and the placeholders themselves (so a logged curl command
+        expands each from the environment)."""
+        return {**self.secrets(), **{ENV[name]: placeholder(ENV[name]) for name in self.placeholders}}
+
     def missing(self, vendor: str) -> list[str]:
-        """The environment variables `vendor` needs that are not set."""
+        """The environment variables `vendor` needs that are not set (in a dry run, those a
+        placeholder stands for)."""
         names = [n for n in ENV if n.startswith(vendor)]
-        return [ENV[n] for n in names if not getattr(self, n)]
+        return [ENV[n] for n in names if not getattr(self, n) or n in self.placeholders]
 
 
 @dataclass(frozen=True, kw_only=True)

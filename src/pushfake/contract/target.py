@@ -50,6 +50,7 @@ class Target:
     safe: bool
     world: World = field(default_factory=World)
     epoch: int = 0  # bumped by every reset: cached tokens of an older epoch are stale
+    placeholders: tuple[str, ...] = ()  # a dry run's variables not set, each sent as its placeholder
     _closers: list[Any] = field(default_factory=list)
 
     def url(self, vendor: str) -> str:
@@ -131,12 +132,10 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
         endpoints[vendor] = Endpoint(vendor, url, probed[url], control)
     all_fake = all(e.fake for e in endpoints.values())
     safe = (not all_fake) if settings.safe is None else settings.safe
-    credentials = Credentials.from_environment(environ, fake=all_fake)
-    if not all_fake:
-        missing = [name for vendor, e in endpoints.items() if not e.fake for name in credentials.missing(vendor)]
-        if missing:
-            raise SettingsError("a real deployment needs its credentials in the environment: set "
-                                + ", ".join(missing))
+    credentials = Credentials.from_environment(environ, fake=all_fake, dry_run=settings.dry_run)
+    missing = [name for vendor, e in endpoints.items() if not e.fake for name in credentials.missing(vendor)]
+    if missing and not settings.dry_run:  # a dry run sends nothing: placeholders stand in
+        raise SettingsError("a real deployment needs its credentials in the environment: set " + ", ".join(missing))
     ids = TestIds(settings.prefix, _run_id(settings, all_fake))
     fake_limits = all_fake  # limits protect a real account; a fake needs none, safe mode or not
     gate = Gate(
@@ -145,7 +144,7 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
         rate=settings.rate if settings.rate is not None or fake_limits else ContractSettings.DEFAULT_RATE,
         dry_run=settings.dry_run,
         backoff_on_429=not all_fake,
-        secrets=credentials.secrets(),
+        secrets=credentials.hidden(),
     )
     inner: requests.adapters.BaseAdapter = network or requests.adapters.HTTPAdapter()
     if in_process is not None and all(e.kind == IN_PROCESS for e in endpoints.values()):
@@ -154,7 +153,8 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
         inner = _Split(in_process.adapter, inner)
     session = session_through(gate, inner)
     world = World.from_target({vendor: e.fake and not safe for vendor, e in endpoints.items()})
-    return Target(settings, endpoints, credentials, ids, gate, session, safe, world=world, _closers=closers)
+    return Target(settings, endpoints, credentials, ids, gate, session, safe, world=world,
+                  placeholders=tuple(missing), _closers=closers)
 
 
 def _run_id(settings: ContractSettings, all_fake: bool) -> str:

@@ -1,15 +1,20 @@
 """Reading back what a prepared request carries, the way the fakes read it: the query string,
 and a JSON, urlencoded or multipart body. Used by the safety gate (judging a request before it
-leaves) and by the conformance checks (judging what was actually sent)."""
+leaves) and by the conformance checks (judging what was actually sent). And writing it back out:
+a curl command that repeats it, with every credential it must not show (in whatever form it
+travels) written as its variable's placeholder (`references`, also the reports' scrubber)."""
 
 from __future__ import annotations
 
 import json
+import re
 from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import requests
+
+from pushfake.contract.settings import placeholder
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -64,9 +69,10 @@ def _multipart(request: requests.PreparedRequest, raw: bytes) -> dict[str, str]:
     return fields
 
 
-def curl(request: requests.PreparedRequest, secrets: dict[str, str] | None = None) -> str:
-    """A curl command that sends `request` again. Each secret value is written as a reference to
-    its environment variable, so the command reproduces without showing the secret."""
+def curl(request: requests.PreparedRequest, hidden: dict[str, str] | None = None) -> str:
+    """A curl command that sends `request` again. Each value of `hidden` ({variable: value}: the
+    secrets, a dry run's placeholders) is written as a reference to its environment variable, so
+    the command reproduces without showing the secret."""
     parts = ["curl", "-X", request.method or "GET"]
     for name, value in request.headers.items():
         if name.lower() not in ("content-length", "accept-encoding", "connection", "user-agent"):
@@ -75,18 +81,30 @@ def curl(request: requests.PreparedRequest, secrets: dict[str, str] | None = Non
     if raw:
         parts += ["--data-binary", raw.decode("utf-8", errors="replace")]
     parts.append(request.url or "")
-    command = " ".join(_quote(part) for part in parts)
-    for variable, value in sorted((secrets or {}).items(), key=lambda item: -len(item[1])):
-        if not value:
-            continue
-        reference = f"'\"${{{variable}}}\"'"  # inside '...': close, expand the variable, reopen
-        # The secret as it may travel: plain, JSON-escaped, percent-encoded. An encoded one comes
-        # back as the plain value when the command runs, which is better than showing it.
-        encoded = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-                   quote(value, safe=""), quote(value), quote_plus(value)}
-        for form in sorted({_quote(form)[1:-1] for form in encoded}, key=len, reverse=True):
-            command = command.replace(form, reference)
-    return command
+    return references(" ".join(_quote(part) for part in parts), hidden or {}, shell=True)
+
+
+def forms(value: str) -> set[str]:
+    """`value` as it may travel in a request: plain, JSON-escaped, percent-encoded."""
+    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+            quote(value, safe=""), quote(value), quote_plus(value)}
+
+
+def references(text: str, hidden: dict[str, str], *, shell: bool = False) -> str:
+    """`text` with each value of `hidden` ({variable: value}), in any of its `forms`, written as
+    its variable's `placeholder`, in one pass, the longest match first (a secret that contains
+    another is replaced whole). `shell`: `text` is a command `curl` quoted, and the reference
+    closes the quote, expands the variable and reopens it. An encoded value comes back as the
+    plain one when such a command runs, which is better than showing it."""
+    table: dict[str, str] = {}
+    for variable, value in hidden.items():
+        if value:
+            reference = f"'\"{placeholder(variable)}\"'" if shell else placeholder(variable)
+            table.update({(_quote(form)[1:-1] if shell else form): reference for form in forms(value)})
+    if not table:
+        return text
+    pattern = "|".join(re.escape(form) for form in sorted(table, key=len, reverse=True))
+    return re.sub(pattern, lambda match: table[match.group(0)], text)
 
 
 def _quote(part: str) -> str:

@@ -8,6 +8,11 @@ from typing import Any
 from pushfake.core.fixtures import check_part
 
 
+# The control plane's answers to what the HTTP parser refuses (also for a path no API names).
+TARGET_TOO_LONG = "the request target (path and query) is longer than {limit} bytes"
+MALFORMED_REQUEST = "the request line or a header is not well-formed HTTP/1.1"
+
+
 class AdminError(LookupError):
     """A control-plane request about a record that does not exist, already does, or is wrong."""
 

@@ -15,14 +15,20 @@ accept the health check. It also reads and discards whatever body follows an ear
 - a **drain cap**: after an early answer at most `drain_bytes()` more bytes of body are read
   and thrown away, so the client reads the 413 instead of a reset; past that the connection
   closes;
+- one **request-target limit** for both of uvicorn's parsers (`MAX_TARGET_BYTES`, httptools'
+  own; h11 would take more): the request line is watched before the parser sees it, and a target
+  past the limit is answered 414 and the connection closed;
+- **refusals in words the app chooses**: what the parser cannot take (that 414, and the 400 for
+  a malformed request line or header) is answered by the app's `refuse(target, reason)`, not by
+  uvicorn's plain text, in the shape of the API the target's path names;
 - a **connection cap** below the process's file-descriptor limit: a connection over it evicts
   the connection idle the longest (waiting for headers, or between requests), so a health check
   still gets in; with none idle, the newcomer is closed. asyncio accepts up to the listen
   backlog's number of connections in one go before any of them is seen here, so the backlog
   (`accept_burst`) is kept small and left out of the cap too.
 
-Only attributes both of uvicorn's HTTP protocols have (`cycle`, `transport`, `connections`) are
-used.
+Only attributes both of uvicorn's HTTP protocols have (`cycle`, `transport`, `connections`,
+`server_state`, `send_400_response`) are used.
 """
 
 from __future__ import annotations
@@ -34,11 +40,20 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 60.0
 DRAIN_MULTIPLE = 4  # an oversized body up to this many times the limit is read before closing
+MAX_TARGET_BYTES = 65_535  # httptools cannot parse a longer URL; h11 is held to the same
+TARGET_TOO_LONG = "request-target-too-long"  # the reasons `refuse` is given
+MALFORMED_REQUEST = "malformed-request"
+TARGET_HINT_BYTES = 1024  # how much of a target is kept to tell its path by
+
+# refuse(target, reason) -> (status, headers, body): the answer to a request the parser cannot
+# take; `target` is what was read of its request target (empty when none was).
+Refuse = Callable[[bytes, str], tuple[int, list[tuple[bytes, bytes]], bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +95,20 @@ def default_max_connections() -> int:
     return max(8, min(4096, soft - max(32, soft // 8) - accept_burst()))
 
 
-def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Callable[[], int]
-            ) -> type[asyncio.Protocol]:
-    """`base` (a uvicorn HTTP protocol class) held to `limits`."""
+def request_target(line: bytes | bytearray) -> bytes:
+    """The target of a request line (or of as much of one as was read): between its first two
+    spaces."""
+    first = line.find(b" ")
+    if first < 0:
+        return b""
+    second = line.find(b" ", first + 1)
+    return bytes(line[first + 1:second if second >= 0 else len(line)]).rstrip(b"\r")
+
+
+def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Callable[[], int],
+            refuse: Refuse) -> type[asyncio.Protocol]:
+    """`base` (a uvicorn HTTP protocol class) held to `limits`; what its parser cannot take is
+    answered by `refuse`."""
     cap = limits.connections
 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
@@ -91,10 +117,14 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
         _pf_seen: Any = None  # the request cycle this connection last saw start
         _pf_drained = 0
         _pf_paused_since: Any = None  # the cycle whose answer was found stalled at the last look
+        _pf_line: bytearray | None = None  # the request line read so far; None once it is whole
+        _pf_target = b""  # the start of the last request line's target
+        _pf_refusal: str | None = None  # the reason a request is (or will be, after the answer in progress) refused
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._pf_idle_since = self.loop.time()
+            self._pf_line = bytearray()
             self._pf_arm(limits.header_timeout, None)
             if len(self.connections) > cap and not _evict_one(self.connections, self):
                 transport.close()  # every other connection is busy answering: this one waits its turn
@@ -104,7 +134,11 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._pf_refusal is not None:
+                return  # refused: nothing more is read
             cycle = self.cycle
+            if self._pf_line is not None and (cycle is None or not cycle.more_body) and self._pf_watch(data):
+                return
             if cycle is not None and cycle.response_complete and cycle.more_body:
                 self._pf_drained += len(data)  # the body of a request already answered
                 if self._pf_drained > drain_bytes():
@@ -112,14 +146,67 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
                     return
             super().data_received(data)
             if self.cycle is not None and self.cycle is not self._pf_seen:  # a new request's headers
-                self._pf_seen, self._pf_drained = self.cycle, 0
+                self._pf_start_request()
                 self._pf_arm(limits.body_timeout, self.cycle)
+
+        def _pf_start_request(self) -> None:
+            """A new request's headers are in: the next request line is watched from its start,
+            and a refusal of a request pipelined behind it cannot tell its path."""
+            self._pf_seen, self._pf_drained, self._pf_line, self._pf_target = self.cycle, 0, bytearray(), b""
+
+        def _pf_watch(self, data: bytes) -> bool:
+            """Add `data` to the request line being read; refuse it (True) once its target is
+            past the limit. Blank lines before a request line are skipped, as parsers do. Only
+            a line longer than the limit is searched for its target, so a trickle costs little."""
+            line, at = self._pf_line, 0
+            assert line is not None
+            while True:
+                end = data.find(b"\n", at)
+                line += data[at:] if end < 0 else data[at:end]
+                if end < 0 or line.strip(b"\r"):
+                    break
+                line.clear()
+                at = end + 1
+            if end < 0 and len(line) <= MAX_TARGET_BYTES:
+                return False
+            target = request_target(line)
+            self._pf_target, self._pf_line = target[:TARGET_HINT_BYTES], None
+            if len(target) <= MAX_TARGET_BYTES:
+                return False
+            self._pf_refuse(TARGET_TOO_LONG)
+            return True
+
+        def send_400_response(self, msg: str) -> None:
+            """The parser's refusal of a malformed request, in the app's words (not `msg`)."""
+            if self._pf_line is not None:
+                self._pf_target = request_target(self._pf_line)[:TARGET_HINT_BYTES]
+            self._pf_refuse(MALFORMED_REQUEST)
+
+        def _pf_refuse(self, reason: str) -> None:
+            """Answer `reason` and close; after the answer in progress, if there is one (a
+            pipelined request), so the two do not interleave."""
+            self._pf_refusal, self._pf_line = reason, None
+            if self.cycle is not None and not self.cycle.response_complete:
+                return  # `on_response_complete` answers it (the body deadline still runs)
+            self._pf_cancel()
+            status, headers, body = refuse(self._pf_target, reason)
+            head = [b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())]
+            for name, value in [*self.server_state.default_headers, *headers]:
+                if name.lower() not in (b"content-length", b"connection"):
+                    head.append(b"%s: %s\r\n" % (name, value))
+            head.append(b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+            if not self.transport.is_closing():
+                self.transport.write(b"".join(head) + body)
+                self.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
             self._pf_idle_since = self.loop.time()
+            if self._pf_refusal is not None:  # a request refused while this answer was written
+                self._pf_refuse(self._pf_refusal)
+                return
             if self.cycle is not None and self.cycle is not self._pf_seen:  # a pipelined request started
-                self._pf_seen, self._pf_drained = self.cycle, 0
+                self._pf_start_request()
                 self._pf_arm(limits.body_timeout, self.cycle)
             elif self.cycle is None or not self.cycle.more_body:  # else the body's deadline still runs
                 self._pf_arm(limits.header_timeout, self.cycle)

@@ -43,6 +43,12 @@ def fault_message(status: int) -> str:
     return TOO_MANY_REQUESTS if status == 429 else CATALOGUE.fault_text(status)
 
 
+
+def parser_refusal(status: int, limit: int) -> str:
+    """What a request the HTTP parser cannot take is told (`pushfake.app.parser_refusal`): its
+    target is longer than `limit` bytes (414), or it is malformed (400)."""
+    return text("request-target-too-long", limit=limit) if status == 414 else text("malformed-request")
+
 class DengageError(Exception):
     def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None, *,
                  retry_after: float | None = None, limit: str | None = None) -> None:

@@ -49,13 +49,15 @@ class Connections:
         client = scope.get("client")
         return self._by_client.get(tuple(client)) if client else None  # type: ignore[arg-type]
 
-    def protocol_class(self) -> type[asyncio.Protocol]:
-        """uvicorn's HTTP protocol, registering each connection here (`uvicorn.Config(http=...)`)."""
-        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    def protocol_class(self, base: type[asyncio.Protocol] | None = None) -> type[asyncio.Protocol]:
+        """uvicorn's HTTP protocol (`base`, else the best one installed), registering each
+        connection here (`uvicorn.Config(http=...)`)."""
+        if base is None:
+            from uvicorn.protocols.http.auto import AutoHTTPProtocol as base
 
         registry = self
 
-        class RegisteredProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        class RegisteredProtocol(base):  # type: ignore[misc, valid-type]
             def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
                 super().connection_made(transport)
                 if self.client:

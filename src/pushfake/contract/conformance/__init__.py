@@ -29,6 +29,9 @@ from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 
 MODES = ("positive", "negative")
+# Schemathesis's default statuses for a rejected request, plus 414: the fake refuses a request
+# target longer than 65,535 bytes (catalogue: request-target-too-long); schemathesis.toml says the same.
+REJECTED_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422", "428", "429", "5xx"]
 VENDOR_MODULES: dict[str, Any] = {"leanplum": leanplum, "dengage": dengage}  # each vendor's steering and config
 
 
@@ -64,6 +67,7 @@ class Conformance:
             # Reproductions show what was sent; secrets read from the environment are replaced by
             # references to their variables in the report (see `report`), not by Schemathesis.
             "output": {"sanitization": {"enabled": False}},
+            "checks": {"negative_data_rejection": {"expected-statuses": REJECTED_STATUSES}},
             **module.CONFIG,
         })
         self.schema = schemathesis.openapi.from_dict(api_spec(vendor).document, config=config)

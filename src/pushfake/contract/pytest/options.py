@@ -12,6 +12,7 @@ from pushfake.contract.settings import (
     SettingsError,
     parse_targets,
     parse_test_device,
+    placeholder,
 )
 
 _SETTINGS = pytest.StashKey[ContractSettings]()
@@ -31,7 +32,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--pushfake-unsafe", action="store_const", const=False, dest="pushfake_safe",
                     help="no safe mode against a real deployment: it may push to real phones")
     group.addoption("--pushfake-dry-run", action="store_true", default=False,
-                    help="list every request the suite would make; send none")
+                    help="list every request the suite would make; send none (no credentials needed: "
+                         f"one not set shows as its {placeholder('VARIABLE')} placeholder)")
     group.addoption("--pushfake-budget", type=int, default=None, metavar="N",
                     help="never send more than N requests (default: 2000 against a real deployment)")
     group.addoption("--pushfake-rate", type=float, default=None, metavar="PER_SECOND",

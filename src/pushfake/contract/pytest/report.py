@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pushfake.contract import assumptions
 from pushfake.contract.pytest.run import Contract
+from pushfake.contract.settings import placeholder
 
 OUTCOMES = ("passed", "failed", "skipped", "error")
 KINDS = {"test_conformance": "conformance", "test_semantics": "semantics", "test_assumption": "assumption"}
@@ -59,7 +60,7 @@ def record(contract: Contract) -> dict[str, Any]:
         "target": {vendor: {"url": e.url, "kind": e.kind} for vendor, e in target.endpoints.items()},
         "vendors": list(settings.vendors), "safe": target.safe, "dryRun": settings.dry_run, "seed": settings.seed,
         "examplesPerOperation": settings.examples, "budget": target.gate.budget, "ratePerSecond": target.gate.rate,
-        "sent": target.gate.sent, "testIds": sorted(target.ids.seen),
+        "sent": target.gate.sent, "testIds": sorted(target.ids.seen), "placeholders": list(target.placeholders),
         "operations": [{"vendor": r.vendor, "operation": r.label, "mode": r.mode, "cases": r.cases, "sent": r.sent,
                         "withheld": len(r.withheld), "notRun": r.not_run} for r in contract.operations],
         "semantics": dict(contract.machines),
@@ -111,6 +112,7 @@ def document(rec: dict[str, Any], stats: dict[str, list[Any]]) -> dict[str, Any]
         **{key: rec[key] for key in ("target", "safe", "dryRun", "seed", "examplesPerOperation", "budget",
                                      "ratePerSecond")},
         "requests": {"sent": rec["sent"], **counts},
+        "placeholders": rec["placeholders"],
         "testIds": rec["testIds"],
         "operations": [{**o, "outcome": outcomes.get(f"{o['vendor']}:{o['mode']}:{o['operation']}", "unknown")}
                        for o in operations],
@@ -155,4 +157,7 @@ def summary_lines(rec: dict[str, Any], stats: dict[str, list[Any]]) -> list[str]
     if doc["dryRun"]:
         lines.append(f"  dry run: {len(doc['log'])} requests listed, none sent:")
         lines += [f"    {e['curl']}" for e in doc["log"]]
+    if doc["placeholders"]:
+        lines.append(f"  placeholders such as {placeholder(doc['placeholders'][0])} stand for credentials that are "
+                     f"not set; for a real run, set {', '.join(doc['placeholders'])}")
     return lines

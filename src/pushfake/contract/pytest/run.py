@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pushfake.contract import assumptions, machines
+from pushfake.contract import assumptions, machines, wire
 from pushfake.contract.conformance import Conformance, OperationRun
 from pushfake.contract.gate import BudgetExhausted, DryRun, Withheld
 from pushfake.contract.outcome import NotCheckable, Outcome
@@ -50,8 +50,6 @@ class Contract:
         return outcome
 
     def scrub(self, text: str) -> str:
-        """Every secret read from the environment, replaced by its variable's name."""
-        for variable, value in sorted(self.target.gate.secrets.items(), key=lambda item: -len(item[1])):
-            if value:
-                text = text.replace(value, f"${{{variable}}}")
-        return text
+        """Every secret read from the environment (plain or encoded), replaced by its variable's
+        placeholder; a dry run's placeholders, encoded in a URL, read as placeholders again."""
+        return wire.references(text, self.target.gate.secrets)

@@ -4,7 +4,8 @@ Its options turn into the run's settings (`options`); `pushfake_contract` is the
 (one `Contract` per session); secrets read from the environment are scrubbed from every report;
 a pytest-xdist worker hands what it found to the controller, which writes the summary and the
 JSON report. pytest imports this module at every start, so it imports only pytest and the
-settings: the kit loads when a contract test asks for its target, the report when one ran.
+settings: the kit loads when a contract test asks for its target, the report when one ran, and
+a user without the `contract` extra hears of it only on asking for the suite.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pushfake.contract import require_kit
 from pushfake.contract.pytest.options import add_options, contract_settings
 from pushfake.contract.settings import SettingsError
+from pushfake.extras import MissingExtra
 
 if TYPE_CHECKING:
     from pushfake.contract.pytest.run import Contract
@@ -35,6 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """`--pushfake-target` alone runs the suite; next to paths, it adds the suite to them."""
     if config.getoption("pushfake_target") is None:
         return
+    try:
+        require_kit("pytest --pushfake-target")
+    except MissingExtra as exc:
+        raise pytest.UsageError(str(exc)) from None
     from pushfake.contract.pytest import suite  # a contract run: the suite loads Schemathesis anyway
 
     path = str(Path(suite.__file__))
