@@ -157,9 +157,12 @@ class SystemClock:
 async def wire_wait(clock: Clock, seconds: float) -> None:
     """Wait as a request in flight would: real time on a live server (`SystemClock`), frozen
     or not, since the client on the other end waits in real time; on a `ManualClock`, the
-    clock's own time (no real waiting)."""
+    clock's own time (no real waiting). A real wait lasts at least `seconds`: uvloop's timers
+    count whole milliseconds from a cached loop time and may wake a fraction of one early."""
     if isinstance(clock, SystemClock):
-        await asyncio.sleep(max(0.0, seconds))
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(left)
     else:
         await clock.sleep(seconds)
 
