@@ -264,8 +264,9 @@ class Pushfake:
         """No journaled request matches `expected` (the keywords of `assert_requested`)."""
         __tracebackhide__ = True
         a.check_expected("assert_not_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS)
-        matching = _as_journaled(expected)
-        rows = [e for e in self.requests() if not a.differences(e, matching, a.REQUEST_FIELDS, action_items=True)]
+        readings = _readings(expected)
+        rows = [e for e in self.requests()
+                if any(not a.differences(e, r, a.REQUEST_FIELDS, action_items=True) for r in readings)]
         if rows:
             headline = (f"{a.call_text('assert_not_requested', expected)}: {len(rows)} "
                         f"{'request' if len(rows) == 1 else 'requests'} did arrive")
@@ -280,22 +281,24 @@ class Pushfake:
         a.check_expected("assert_requested", expected, a.REQUEST_FIELDS, a.REQUEST_SUBSETS, ("count", "timeout"))
         return self._assert_found("assert_requested", expected, count, timeout, self.requests,
                                   a.REQUEST_FIELDS, a.describe_request, "request", action_items=True,
-                                  matching=_as_journaled(expected))
+                                  readings=_readings(expected))
 
     def _assert_found(self, what: str, expected: dict[str, Any], count: int | None, timeout: float | None,
                       rows_now: Callable[[], list[dict[str, Any]]], fields: Mapping[str, Any],
                       describe: Callable[[Mapping[str, Any]], str], noun: str,
-                      action_items: bool = False, matching: dict[str, Any] | None = None) -> dict[str, Any]:
-        """`matching`: `expected` as it is compared (the call text shows `expected` as written)."""
+                      action_items: bool = False, readings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`readings`: the ways `expected` is compared, a row matching any (the call text shows
+        `expected` as written; a near miss is shown against the first)."""
         __tracebackhide__ = True
-        matching = expected if matching is None else matching
+        readings = readings or [expected]
+        matching = readings[0]
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise TypeError(f"{what}(): count= takes a whole number >= 1 (assert_no_pushes checks for none), "
                             f"not {count!r}")
 
         def look() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             rows = rows_now()
-            return rows, [r for r in rows if not a.differences(r, matching, fields, action_items)]
+            return rows, [r for r in rows if any(not a.differences(r, e, fields, action_items) for e in readings)]
 
         self.settle()
         rows, matched = look()
@@ -319,11 +322,13 @@ class Pushfake:
         return matched[0]
 
 
-def _as_journaled(expected: dict[str, Any]) -> dict[str, Any]:
-    """`expected` with a Leanplum action's `params` read as the fake reads them (the journal
-    holds what the fake acted on), so a test may write `messageId=3001` or `'3001'`, as a client
-    may send either."""
+def _readings(expected: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ways a journaled request may match `expected`: with a Leanplum action's `params` read as
+    the fake reads them (the journal holds what the fake acted on), so a test may write
+    `messageId=3001` or `'3001'` as a client may send either; and as written, since a request
+    refused for its parameters is journaled as it was sent."""
     params, action = expected.get("params"), expected.get("action")
-    if not isinstance(params, Mapping) or not isinstance(action, str) or expected.get("vendor", "leanplum") != "leanplum":
-        return expected
-    return {**expected, "params": as_read(action, dict(params))}
+    leanplum = expected.get("vendor", "leanplum") == "leanplum"
+    if not (leanplum and isinstance(params, Mapping) and isinstance(action, str)):
+        return [expected]
+    return [{**expected, "params": as_read(action, dict(params))}, expected]

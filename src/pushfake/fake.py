@@ -166,7 +166,8 @@ class Fake:
         `seed` replaces the fake's seed from now on. The clock stays where it is unless
         `restart_clock` (a `ManualClock` back to its start, a live server's clock back to real
         time and running) or `now` (the clock restarts there, even in the past) says otherwise.
-        `keep_journal` keeps the requests journaled so far.
+        `keep_journal` keeps what happened so far: the requests journaled and the failures inside
+        the fake (`pushfake serve --watch` reloads the world, not the history a test reads).
         """
         if now is not None:
             now = checked_time(now)  # refused before anything changes
@@ -187,7 +188,7 @@ class Fake:
             self.limits.reset(keep_current=keep_config)
             if not keep_journal:
                 self.journal.clear()
-            self.failures.clear()
+                self.failures.clear()
             self.leanplum.reset()
             self.dengage.reset()
         self.deliveries.changes.notify()  # whoever watches (an open inbox page) sees the reset

@@ -142,3 +142,13 @@ def test_settle_on_a_live_server_does_not_wait_for_the_gateway_latency():
         assert control.deliveries(device="alice-iphone")[0]["state"] == "delivered"
         assert time.monotonic() - started < 5  # not the 30 s the gateway would take
         assert not control.clock()["frozen"]  # and the clock runs on
+
+
+def test_a_fixtures_reload_that_keeps_the_journal_keeps_the_failures_too(fake):
+    """`pushfake serve --watch` reloads the world, not the history: a failure inside the fake
+    before the reload is still there for the test waiting on it."""
+    fake.failures.record("POST /api", RuntimeError("boom"), fake.clock.now())
+    fake.load_fixtures({}, "edited.yaml", keep_journal=True)
+    assert [f.to_dict()["error"] for f in fake.failures.list()] == ["RuntimeError: boom"]
+    fake.reset()
+    assert fake.failures.list() == []

@@ -401,6 +401,31 @@ def test_concurrency_limit_answers_429(tmp_path):
     tracking_id(later)
 
 
+def test_a_reset_while_a_send_is_processed_neither_breaks_it_nor_leaks_its_place(tmp_path):
+    """A reset (or a `--watch` reload) lands while a send waits out its processing delay: the send
+    still answers 200, and once it has, the account's one place is free again."""
+    fake = Fake(fixtures=world(tmp_path, concurrencyLimit=1, processingDelaySeconds=0.3))
+    transport = httpx.ASGITransport(app=create_app(fake))
+
+    async def run() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://f") as c:
+            async def login_and_send() -> httpx.Response:
+                login_response = await c.post("/rest/login", json={"userkey": USERKEY, "password": PASSWORD})
+                return await c.post(SEND_PATH, json={"content": CONTENT},
+                                    headers=bearer(login_response.json()["access_token"]))
+
+            during = asyncio.create_task(login_and_send())
+            await asyncio.sleep(0.1)
+            reset = await c.post("/_pushfake/reset")
+            return await during, reset, await login_and_send()
+
+    during, reset, after = asyncio.run(run())
+    assert reset.status_code == 200
+    assert during.status_code == 200, during.text
+    assert after.status_code == 200, after.text
+    assert fake.failures.list() == []
+
+
 # --- the send report ---------------------------------------------------------------------------
 
 

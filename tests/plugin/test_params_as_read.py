@@ -29,3 +29,12 @@ def test_assert_not_requested_reads_the_test_s_values_the_same_way(pushfake):
 def test_dengage_parameters_are_compared_as_sent(pushfake):
     httpx.post(f"{pushfake.dengage_url}/login", json={"userkey": "pushfake", "password": "pushfake-secret"})
     pushfake.assert_requested(vendor="dengage", action="login", params={"userkey": "pushfake"})
+
+
+def test_a_request_refused_for_its_parameters_matches_as_it_was_sent(pushfake):
+    """Refused, a request is journaled as sent: `messageId` stays the number the client wrote."""
+    httpx.post(f"{pushfake.leanplum_url}?action=sendMessage",
+               json={**LEANPLUM, "userId": "alice", "messageId": 1001, "force": "maybe"})
+    pushfake.assert_requested(action="sendMessage", status=400, params={"messageId": 1001})
+    with pytest.raises(AssertionError, match="1 request did arrive"):
+        pushfake.assert_not_requested(action="sendMessage", params={"messageId": 1001})

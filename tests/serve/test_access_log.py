@@ -40,6 +40,7 @@ def test_text_lines_carry_the_vendor_operation():
     (m1, p1, s1, _, op1), (m2, p2, s2, _, op2), (m3, p3, s3, _, op3) = rows
     assert (m1, p1.split("?")[0], s1, op1) == ("GET", "/api", "200", "start")
     assert "action=start" in p1
+    assert "clientKey=***" in p1 and PROD not in p1, "the app's key stays out of the log"
     assert (m2, p2, s2, op2) == ("POST", "/rest/login", "200", "login")
     assert (m3, p3, s3, op3) == ("GET", "/_pushfake/health", "200", "-"), "the control plane has no operation"
 

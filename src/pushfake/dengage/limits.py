@@ -2,8 +2,9 @@
 
 Concurrency: at most `limit` requests of one account are being processed at once; one more is
 refused with 429. A request is in flight from its admission until it is answered (a processing
-delay, when configured, keeps it there). Which limits are in force, with what numbers, is the
-`LimitBook`'s to say.
+delay, when configured, keeps it there), a reset of the fake meanwhile included: it is still being
+processed, so it still counts, and its end is always counted off. Which limits are in force, with
+what numbers, is the `LimitBook`'s to say.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ class AccountLimits:
             yield
         finally:
             with self._lock:
-                self._in_flight[account_id] -= 1
+                left = self._in_flight[account_id] - 1
+                if left:
+                    self._in_flight[account_id] = left
+                else:
+                    del self._in_flight[account_id]  # an account seen once holds no entry for ever
 
     def reset(self) -> None:
-        with self._lock:
-            self._in_flight.clear()
+        """Nothing to forget: the requests in flight are still in flight (see the module's doc)."""
 
 
 def refused(limit: Limit, message: str, wait: float | None = None) -> DengageError:

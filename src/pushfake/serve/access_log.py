@@ -2,8 +2,8 @@
 
 `AccessLog` is an ASGI middleware around the whole app (vendor routes, control plane, inbox).
 When the request ends it logs, on the `pushfake.access` logger, the method, the path with its
-query (values of parameters named `token` redacted: the inbox takes the admin token once in its
-URL, Leanplum its session token), the status (none when the connection was dropped before an
+query (values of parameters named `token` or `clientKey` redacted: the inbox takes the admin
+token once in its URL, Leanplum its session token and its app keys), the status (none when the connection was dropped before an
 answer), the duration in milliseconds and `scope["pushfake.operation"]`, which the vendor
 routes set (absent on the control plane and the inbox).
 
@@ -32,6 +32,7 @@ from pushfake.traffic import OPERATION_KEY
 LOGGER = "pushfake.access"
 QUEUE_SIZE = 10_000
 REDACTED = "***"
+SECRET_PARAMETERS = frozenset({"token", "clientkey"})  # the admin token (inbox URL), Leanplum's app keys
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -77,7 +78,7 @@ class AccessLog:
 
 
 def target(scope: Scope) -> str:
-    """The request's path and query as sent, `token` values redacted, control characters escaped
+    """The request's path and query as sent, secret values redacted, control characters escaped
     (a line per request stays a line)."""
     path = scope.get("raw_path") or scope["path"].encode("utf-8")
     text = path.decode("latin-1")
@@ -94,7 +95,7 @@ def _printable(text: str) -> str:
 
 def _redacted(part: str) -> str:
     name, equals, _ = part.partition("=")
-    return f"{name}={REDACTED}" if equals and unquote_plus(name).strip().lower() == "token" else part
+    return f"{name}={REDACTED}" if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS else part
 
 
 def _timestamp(created: float) -> str:
