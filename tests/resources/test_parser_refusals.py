@@ -20,7 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from pushfake import Fake, create_app
 from pushfake.app import uvicorn_config
 from pushfake.core import admin
-from pushfake.core.server_limits import MAX_TARGET_BYTES
+from pushfake.core.server_limits import MAX_TARGET_BYTES, request_target
 from pushfake.dengage import errors as dengage_errors
 from pushfake.leanplum import errors as leanplum_errors
 from tests.leanplum.helpers import APP, PROD
@@ -55,6 +55,10 @@ def exchange(live: LiveServer, raw: bytes, chunk: int = 0) -> list[Answer]:
         while (piece := sock.recv(65536)) != b"":
             received += piece
             assert time.monotonic() < deadline, "the server kept the connection open"
+    return answers_in(received)
+
+
+def answers_in(received: bytes) -> list[Answer]:
     answers = []
     while received:
         head, _, rest = received.partition(b"\r\n\r\n")
@@ -168,5 +172,62 @@ def test_a_malformed_request_gets_400_in_the_shape_its_path_tells(live: LiveServ
 def test_a_malformed_request_pipelined_behind_another_is_refused_after_its_answer(live: LiveServer) -> None:
     first, second = exchange(live, get("/_pushfake/health") + b"GET /api HTTP/9.9x\r\nHost: pushfake\r\n\r\n")
     assert first.status == 200 and first.json()["status"] == "ok"
-    assert (second.status, second.json()) == (400, malformed_body("control"))  # its path is not told
+    assert (second.status, second.json()) == (400, malformed_body("leanplum"))  # its path is told
     assert health(live) == 200
+
+
+def exchange_in_pieces(live: LiveServer, *pieces: bytes) -> list[int]:
+    """Send each piece after a pause (so each arrives on its own) and read the answers' statuses
+    until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(0.15)
+        received = b""
+        while (chunk := sock.recv(65536)) != b"":
+            received += chunk
+    return [answer.status for answer in answers_in(received)]
+
+
+LONG_START = b"GET /_pushfake/health?x=" + b"a" * 40_000  # a request line cut inside its target
+
+
+def test_a_target_whose_line_passes_the_limit_before_its_end_arrives_gets_414(live: LiveServer) -> None:
+    """The first piece takes the line past the limit while the target so far is under it: the
+    target is still watched, and refused once it passes the limit."""
+    start = b"GET /_pushfake/health?x="
+    first = start + b"a" * (MAX_TARGET_BYTES + 2 - len(start))
+    assert len(request_target(first)) < MAX_TARGET_BYTES < len(first)
+    rest = b"a" * 30_000 + b" HTTP/1.1\r\nHost: pushfake\r\n\r\n"
+    assert exchange_in_pieces(live, first, rest) == [414]
+    assert health(live) == 200
+
+
+def test_a_long_target_pipelined_right_after_a_request_gets_414(live: LiveServer) -> None:
+    """A request line that starts in the same piece as the previous request's headers is watched
+    from its start."""
+    statuses = exchange_in_pieces(live, get("/_pushfake/health") + LONG_START,
+                                  b"a" * 60_000 + b" HTTP/1.1\r\nHost: pushfake\r\n\r\n")
+    assert statuses == [200, 414]
+
+
+def test_a_long_target_pipelined_after_a_body_gets_414(live: LiveServer) -> None:
+    """A request line that starts in the same piece as the end of the previous request's body
+    is watched from its start."""
+    body = b'{"userkey":"nobody","password":"wrong"}'
+    post = (b"POST /rest/login HTTP/1.1\r\nHost: pushfake\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    statuses = exchange_in_pieces(live, post, body + LONG_START,
+                                  b"a" * 60_000 + b" HTTP/1.1\r\nHost: pushfake\r\n\r\n")
+    assert statuses == [401, 414]
+
+
+def test_a_target_at_the_limit_pipelined_after_a_body_is_answered(live: LiveServer) -> None:
+    """Watching from the right place refuses nothing at the limit."""
+    body = b'{"userkey":"nobody","password":"wrong"}'
+    post = (b"POST /rest/login HTTP/1.1\r\nHost: pushfake\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    target = padded("/_pushfake/health?x=1", MAX_TARGET_BYTES).encode()
+    line = get(target.decode(), "Connection: close")
+    statuses = exchange_in_pieces(live, post, body + line[:40_000], line[40_000:])
+    assert statuses == [401, 200]

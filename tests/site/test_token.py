@@ -4,6 +4,14 @@ inbox's cookie; on loopback they are open. `/` itself is no control-plane path."
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from pushfake.control.security import AdminTokenMiddleware
 from tests.inbox.test_token import TOKEN, guarded  # noqa: F401 - the inbox's guarded app: the same cover
 
 PAGES = ("/_pushfake/", "/_pushfake/openapi/leanplum.yaml", "/_pushfake/openapi/control.json", "/_pushfake/docs",
@@ -69,3 +77,45 @@ def test_a_token_in_the_url_opens_no_data_endpoint(guarded):
     the token never needs to sit in a script's URL (or a log)."""
     assert guarded.get("/_pushfake/journal", params={"token": TOKEN}).status_code == 401
     assert guarded.get("/_pushfake/openapi/leanplum.yaml", params={"token": TOKEN}).status_code == 401
+
+
+def with_token(target: str) -> str:
+    return f"{target}{'&' if '?' in target else '?'}{urlencode({'token': TOKEN})}"
+
+
+@pytest.mark.parametrize("path", ["/_pushfake/docs/%E2%80%A2", "/_pushfake/docs/x%0D%0ASet-Cookie:%20a=b"])
+def test_the_token_redirect_keeps_the_path_as_sent(guarded, path):
+    """The Location is the path the browser sent, still percent-encoded: a non-ASCII page name is
+    redirected (not a 500), and an encoded CR LF stays encoded instead of ending the header."""
+    exchange = guarded.get(with_token(path), headers={"Accept": BROWSER})
+    assert exchange.status_code == 303
+    assert exchange.headers["location"] == path
+    assert exchange.headers.get_list("set-cookie") == [exchange.headers["set-cookie"]]
+    assert exchange.headers["set-cookie"].startswith("pushfake_admin=")
+
+
+def test_the_token_redirect_keeps_the_rest_of_the_query_as_sent(guarded):
+    exchange = guarded.get(with_token("/_pushfake/docs/leanplum?b=%7e&a=x+y%2Bz&flag") + "&c=%E2%80%A2",
+                           headers={"Accept": BROWSER})
+    assert exchange.status_code == 303
+    assert exchange.headers["location"] == "/_pushfake/docs/leanplum?b=%7e&a=x+y%2Bz&flag&c=%E2%80%A2"
+
+
+def test_a_byte_no_url_may_hold_is_encoded_in_the_location():
+    """A client that sends a raw space, control character or non-ASCII byte anyway gets it
+    percent-encoded in the Location, never a header broken in two."""
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("the redirect answers before the app")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/_pushfake/docs/a b\r\n\u2022",
+             "raw_path": "/_pushfake/docs/a b\r\n\u2022".encode(), "headers": [],
+             "query_string": ("x=1\r\n&" + urlencode({"token": TOKEN})).encode()}
+    asyncio.run(AdminTokenMiddleware(app, TOKEN)(scope, receive=None, send=send))  # type: ignore[arg-type]
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 303
+    assert headers[b"location"] == b"/_pushfake/docs/a%20b%0D%0A%E2%80%A2?x=1%0D%0A"

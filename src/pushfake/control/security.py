@@ -19,9 +19,10 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -69,7 +70,7 @@ class AdminTokenMiddleware:
         if is_page(scope["path"]) and scope["method"] in ("GET", "HEAD"):
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             if any(name == "token" and self._valid(value) for name, value in query):
-                await _redirect_with_cookie(send, scope["path"], query, cookie_value(self.token))
+                await _redirect_with_cookie(send, _location_without_token(scope), cookie_value(self.token))
                 return
         if self._valid(given) or self._valid_cookie(_cookie(headers.get(b"cookie", b""))):
             await self.app(scope, receive, send)
@@ -101,12 +102,26 @@ def _cookie(raw: bytes) -> str:
     return morsel.value if morsel is not None else ""
 
 
-async def _redirect_with_cookie(send: Send, path: str, query: list[tuple[str, str]], value: str) -> None:
-    """303 to the page's URL without the token, setting the cookie that stands for it."""
-    rest = urlencode([(k, v) for k, v in query if k != "token"])
+def _location_without_token(scope: Scope) -> bytes:
+    """The page's URL as the client sent it (path still percent-encoded, the other query pairs
+    untouched) without its `token` pairs. A byte no URL may hold raw (a control character, a
+    space, non-ASCII: a client that sent it anyway) is percent-encoded, so the Location header
+    stays one well-formed header."""
+    path = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+    pairs = [pair for pair in scope.get("query_string", b"").split(b"&")
+             if pair and unquote_plus(pair.partition(b"=")[0].decode("latin-1")) != "token"]
+    target = path + (b"?" + b"&".join(pairs) if pairs else b"")
+    return _UNSAFE_IN_URL.sub(lambda byte: b"%%%02X" % byte[0][0], target)
+
+
+_UNSAFE_IN_URL = re.compile(rb"[\x00-\x20\x7f-\xff]")
+
+
+async def _redirect_with_cookie(send: Send, location: bytes, value: str) -> None:
+    """303 to `location` (the page's URL without the token), setting the cookie that stands for it."""
     cookie = f"{COOKIE}={value}; Path={PREFIX}; HttpOnly; SameSite=Strict"
     await send({"type": "http.response.start", "status": 303, "headers": [
-        (b"location", (path + (f"?{rest}" if rest else "")).encode("latin-1")),
+        (b"location", location),
         (b"set-cookie", cookie.encode("latin-1")), (b"cache-control", b"no-store"),
         (b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})

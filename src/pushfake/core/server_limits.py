@@ -16,8 +16,10 @@ accept the health check. It also reads and discards whatever body follows an ear
   and thrown away, so the client reads the 413 instead of a reset; past that the connection
   closes;
 - one **request-target limit** for both of uvicorn's parsers (`MAX_TARGET_BYTES`, httptools'
-  own; h11 would take more): the request line is watched before the parser sees it, and a target
-  past the limit is answered 414 and the connection closed;
+  own; h11 would take more): the request line is watched before the parser sees it, from where
+  the parser starts it (after the previous request's body, however the pieces fall) until its
+  target ends, and a target past the limit, whole or not yet, is answered 414 and the connection
+  closed;
 - **refusals in words the app chooses**: what the parser cannot take (that 414, and the 400 for
   a malformed request line or header) is answered by the app's `refuse(target, reason)`, not by
   uvicorn's plain text, in the shape of the API the target's path names;
@@ -27,8 +29,10 @@ accept the health check. It also reads and discards whatever body follows an ear
   backlog's number of connections in one go before any of them is seen here, so the backlog
   (`accept_burst`) is kept small and left out of the cap too.
 
-Only attributes both of uvicorn's HTTP protocols have (`cycle`, `transport`, `connections`,
-`server_state`, `send_400_response`) are used.
+Attributes both of uvicorn's HTTP protocols have (`cycle`, `transport`, `connections`,
+`server_state`, `send_400_response`) are used, and where a request line starts after another
+request in the same piece, each parser's own view of it: h11's unparsed bytes (`conn.trailing_data`),
+httptools' target as it parses it (`on_url`, `url`).
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ def request_target(line: bytes | bytearray) -> bytes:
     return bytes(line[first + 1:second if second >= 0 else len(line)]).rstrip(b"\r")
 
 
+class TargetTooLong(Exception):
+    """Raised in httptools' `on_url` to stop its parser on a target past the limit."""
+
+
 def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Callable[[], int],
             refuse: Refuse) -> type[asyncio.Protocol]:
     """`base` (a uvicorn HTTP protocol class) held to `limits`; what its parser cannot take is
@@ -117,14 +125,15 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
         _pf_seen: Any = None  # the request cycle this connection last saw start
         _pf_drained = 0
         _pf_paused_since: Any = None  # the cycle whose answer was found stalled at the last look
-        _pf_line: bytearray | None = None  # the request line read so far; None once it is whole
+        _pf_line: bytearray | None = None  # the request line read so far; None once its target has ended
+        _pf_first = -1  # where the first space of `_pf_line` is, once seen
         _pf_target = b""  # the start of the last request line's target
         _pf_refusal: str | None = None  # the reason a request is (or will be, after the answer in progress) refused
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._pf_idle_since = self.loop.time()
-            self._pf_line = bytearray()
+            self._pf_line, self._pf_first = bytearray(), -1
             self._pf_arm(limits.header_timeout, None)
             if len(self.connections) > cap and not _evict_one(self.connections, self):
                 transport.close()  # every other connection is busy answering: this one waits its turn
@@ -137,7 +146,8 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
             if self._pf_refusal is not None:
                 return  # refused: nothing more is read
             cycle = self.cycle
-            if self._pf_line is not None and (cycle is None or not cycle.more_body) and self._pf_watch(data):
+            in_body = cycle is not None and cycle.more_body
+            if self._pf_line is not None and not in_body and self._pf_watch(data):
                 return
             if cycle is not None and cycle.response_complete and cycle.more_body:
                 self._pf_drained += len(data)  # the body of a request already answered
@@ -148,39 +158,85 @@ def guarded(base: type[asyncio.Protocol], limits: ServerLimits, drain_bytes: Cal
             if self.cycle is not None and self.cycle is not self._pf_seen:  # a new request's headers
                 self._pf_start_request()
                 self._pf_arm(limits.body_timeout, self.cycle)
+            elif in_body and self.cycle is cycle and not cycle.more_body:  # its body ended in `data`
+                self._pf_next_line()
 
         def _pf_start_request(self) -> None:
-            """A new request's headers are in: the next request line is watched from its start,
-            and a refusal of a request pipelined behind it cannot tell its path."""
-            self._pf_seen, self._pf_drained, self._pf_line, self._pf_target = self.cycle, 0, bytearray(), b""
+            """A new request's headers are in: the next request line is watched from where it
+            starts, after this request's body."""
+            self._pf_seen, self._pf_drained = self.cycle, 0
+            if self._pf_refusal is not None:
+                return  # a request behind it is refused already (its target is kept for the answer)
+            self._pf_target = b""
+            if self.cycle.more_body:
+                self._pf_line = None  # watched again once the body has ended
+            else:
+                self._pf_next_line()
+
+        def _pf_next_line(self) -> None:
+            """The parser is at the start of the next request: watch its line from there. Bytes
+            already read past that point are where the parser keeps them: h11 holds them unparsed
+            (`trailing_data`), so they start the line; httptools has parsed them, and tells its
+            target piece by piece to `on_url`, which holds it to the limit instead."""
+            self._pf_line, self._pf_first = None, -1
+            if self._pf_refusal is not None:
+                return
+            trailing = getattr(getattr(self, "conn", None), "trailing_data", None)
+            if trailing is not None:
+                self._pf_line = bytearray()
+                self._pf_watch(trailing[0])
+
+        def on_url(self, url: bytes) -> None:
+            """httptools' parser read a piece of the target: refuse it once past the limit (and
+            stop the parser, whose own refusal then keeps this reason)."""
+            super().on_url(url)
+            if len(self.url) > MAX_TARGET_BYTES and self._pf_refusal is None:
+                self._pf_target = bytes(self.url[:TARGET_HINT_BYTES])
+                self._pf_refuse(TARGET_TOO_LONG)
+                raise TargetTooLong
 
         def _pf_watch(self, data: bytes) -> bool:
-            """Add `data` to the request line being read; refuse it (True) once its target is
-            past the limit. Blank lines before a request line are skipped, as parsers do. Only
-            a line longer than the limit is searched for its target, so a trickle costs little."""
-            line, at = self._pf_line, 0
+            """Add `data` to the request line being read; refuse it (True) as soon as its target
+            is past the limit, whole or not; stop watching once its target has ended. Blank lines
+            before a request line are skipped, as parsers do. Only the new bytes are searched,
+            so a trickle costs little."""
+            line = self._pf_line
             assert line is not None
-            while True:
-                end = data.find(b"\n", at)
-                line += data[at:] if end < 0 else data[at:end]
-                if end < 0 or line.strip(b"\r"):
-                    break
+            if data[:1] in (b"\r", b"\n") and len(line) < 8 and not line.strip(b"\r"):  # a blank line so far
                 line.clear()
-                at = end + 1
-            if end < 0 and len(line) <= MAX_TARGET_BYTES:
-                return False
-            target = request_target(line)
-            self._pf_target, self._pf_line = target[:TARGET_HINT_BYTES], None
-            if len(target) <= MAX_TARGET_BYTES:
-                return False
-            self._pf_refuse(TARGET_TOO_LONG)
-            return True
+                data = data.lstrip(b"\r\n")
+            start, newline = len(line), data.find(b"\n")
+            line += data if newline < 0 else data[:newline + 1]  # what follows the line is not kept
+            first = self._pf_first
+            if first < 0:
+                first, newline = line.find(b" ", start), line.find(b"\n", start)
+                if 0 <= newline and not 0 <= first < newline or first < 0 and len(line) > MAX_TARGET_BYTES:
+                    self._pf_line = None  # no target (the parser refuses the line), or a method beyond reason
+                    return False
+                if first < 0:
+                    return False
+                self._pf_first, start = first, first + 1
+            ends = [at for at in (line.find(b" ", start), line.find(b"\n", start)) if at >= 0]
+            end = min(ends) if ends else len(line)
+            size = end - first - 1 - (line[end - 1:end] == b"\r")
+            self._pf_target = bytes(line[first + 1:first + 1 + min(size, TARGET_HINT_BYTES)])
+            if size > MAX_TARGET_BYTES:
+                self._pf_refuse(TARGET_TOO_LONG)
+                return True
+            if ends:
+                self._pf_line, self._pf_first = None, -1
+            return False
 
         def send_400_response(self, msg: str) -> None:
-            """The parser's refusal of a malformed request, in the app's words (not `msg`)."""
-            if self._pf_line is not None:
-                self._pf_target = request_target(self._pf_line)[:TARGET_HINT_BYTES]
-            self._pf_refuse(MALFORMED_REQUEST)
+            """The parser's refusal of a malformed request, in the app's words (not `msg`); a
+            refusal already decided (`on_url`'s) keeps its reason."""
+            if self._pf_refusal is None:
+                url = getattr(self, "url", None)  # httptools: the target of the request it refuses
+                if url:
+                    self._pf_target = bytes(url[:TARGET_HINT_BYTES])
+                elif self._pf_line is not None:
+                    self._pf_target = request_target(self._pf_line)[:TARGET_HINT_BYTES]
+            self._pf_refuse(self._pf_refusal or MALFORMED_REQUEST)
 
         def _pf_refuse(self, reason: str) -> None:
             """Answer `reason` and close; after the answer in progress, if there is one (a
