@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from pushfake import Fake, ManualClock, create_app
 from tests.support import LiveServer, serve_in_thread
 
-pytest_plugins = ["pytester"]  # tests/plugin run the pytest plugin in scratch projects
+# pytester: tests/plugin run the pytest plugin in scratch projects; redis_server: a real redis-server
+pytest_plugins = ["pytester", "tests.redis_server"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
