@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from pushfake import Fake, create_app
 from pushfake.app import uvicorn_config
-from pushfake.cli import listening_socket
+from pushfake.serve.sockets import listening_socket
 from pushfake.core.server_limits import ServerLimits
 
 

@@ -89,7 +89,7 @@ def test_served_connections_send_answers_without_nagle_delay():
     import asyncio
     import socket
 
-    from pushfake.cli import listening_socket
+    from pushfake.serve.sockets import listening_socket
 
     async def accepted_nodelay() -> int:
         seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pushfake import Client, Fake, create_app
 from pushfake.app import uvicorn_config
-from pushfake.cli import listening_socket
+from pushfake.serve.sockets import listening_socket
 from pytest_pushfake.handle import Pushfake
 from pytest_pushfake.settings import Settings
 

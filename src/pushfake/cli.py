@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,9 +12,9 @@ from pushfake.core.fixtures import FixtureError
 from pushfake.core.resources import SPEC_FILES, VENDORS, openapi_document
 from pushfake.core.spec import ApiSpec
 from pushfake.serve import command as serve_command
-from pushfake.serve.sockets import listening_socket
+from pushfake.serve.stdout import let_go
 
-__all__ = ["listening_socket", "main"]  # listening_socket: where tests and the plugin found it
+__all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +59,7 @@ def _quiet_on_closed_pipe(run: Callable[[], int]) -> int:
         sys.stdout.flush()
         return code
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        let_go()  # nothing left to flush at exit
         return 141  # 128 + SIGPIPE, what a shell reports for a command its reader left
 
 

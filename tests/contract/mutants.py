@@ -19,7 +19,7 @@ import uvicorn
 
 from pushfake import Fake, create_app
 from pushfake.app import uvicorn_config
-from pushfake.cli import listening_socket
+from pushfake.serve.sockets import listening_socket
 
 CONTROL_PREFIX = "/_pushfake"
 

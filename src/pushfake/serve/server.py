@@ -25,6 +25,7 @@ from pushfake.fake import Fake
 from pushfake.serve.access_log import AccessLog, AccessLogOutput
 from pushfake.serve.options import ServeSettings
 from pushfake.serve.sockets import bound
+from pushfake.serve.stdout import say
 from pushfake.serve.watch import FixturesWatch
 
 
@@ -48,7 +49,7 @@ def serve(chosen: ServeSettings) -> int:
     _banner(fake, base, admin_token)
     tasks = []
     if watch is not None:
-        print(f"  watching  {chosen.fixtures} (every {chosen.watch_interval:g} s)", flush=True)
+        say(f"  watching  {chosen.fixtures} (every {chosen.watch_interval:g} s)")
         tasks.append(lambda: watch.run(fake, chosen.watch_interval))
     gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
     limits = ServerLimits(header_timeout=chosen.header_timeout, body_timeout=chosen.body_timeout,
@@ -59,27 +60,27 @@ def serve(chosen: ServeSettings) -> int:
     output = AccessLogOutput(chosen.log_format) if chosen.access_log else contextlib.nullcontext()
     with _graceful_signals(server), output:
         server.run(sockets=[sock])
-    print("pushfake stopped", flush=True)
+    say("pushfake stopped")
     return 0
 
 
 def _banner(fake: Fake, base: str, admin_token: str | None) -> None:
     """Where everything is, and the credentials of the world loaded."""
-    print(f"pushfake {__version__} listening on {base}", flush=True)
-    print(f"  fixtures: {fake.fixtures_label}; seed {fake.seed}", flush=True)
+    say(f"pushfake {__version__} listening on {base}")
+    say(f"  fixtures: {fake.fixtures_label}; seed {fake.seed}")
     if admin_token is None:
-        print(f"  control   {base}/_pushfake/  (open: loopback only)", flush=True)
+        say(f"  control   {base}/_pushfake/  (open: loopback only)")
     else:
-        print(f"  control   {base}/_pushfake/  admin token: {admin_token}", flush=True)
+        say(f"  control   {base}/_pushfake/  admin token: {admin_token}")
     token_query = f"?{urlencode({'token': admin_token})}" if admin_token is not None else ""
-    print(f"  inbox     {base}/_pushfake/inbox{token_query}", flush=True)
-    print(f"  docs      {base}/_pushfake/docs{token_query}", flush=True)
+    say(f"  inbox     {base}/_pushfake/inbox{token_query}")
+    say(f"  docs      {base}/_pushfake/docs{token_query}")
     for app in fake.leanplum.state.apps():
-        print(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
-              f"development key={app.development_key}", flush=True)
+        say(f"  Leanplum  {base}/api  appId={app.id}  production key={app.production_key}  "
+            f"development key={app.development_key}")
     for account in fake.dengage.state.accounts():
         users = ", ".join(f"{u.userkey}/{u.password}" for u in account.api_users.values())
-        print(f"  D·engage  {base}/rest  account={account.id}  API users (userkey/password): {users}", flush=True)
+        say(f"  D·engage  {base}/rest  account={account.id}  API users (userkey/password): {users}")
 
 
 def _to_stderr(line: str) -> None:
