@@ -152,7 +152,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "parallel": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
                                   "--jobs", "2"), environment()),
             "in-process-again": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report), environment()),
-            "dry-run": (contract("--dry-run", "--target", listener.url, "--examples", "1", "-k",
+            "dry-run": (contract("--dry-run", "--target", f"leanplum={listener.url}", "--target",
+                                 f"dengage={listener.url}", "--examples", "1", "-k",
                                  "not conformance or multi or sendInstant", *report), environment(**DUMMY_SECRETS)),
             # one run writes both reports: each test reads its own
             "secrets": (contract("--target", live[0].url, *safe_live, "--junit", "report.xml"),

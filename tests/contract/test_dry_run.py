@@ -22,10 +22,18 @@ import requests
 
 from pushfake.contract import wire
 from pushfake.contract.pytest.run import Contract
-from pushfake.contract.settings import ENV, ContractSettings, parse_targets, placeholder
+from pushfake import Fake
+from pushfake.contract.settings import ENV, ContractSettings, SettingsError, parse_targets, placeholder, shared_target
 from pushfake.contract.target import open_target
+from tests.support import serve_in_thread
 
-TARGET = "https://leanplum.invalid"  # never resolved: a dry run makes no connection, not even a probe
+# Never resolved: a dry run makes no connection, not even a probe. A real deployment is a host per vendor.
+TARGETS = ("leanplum=https://leanplum.invalid", "dengage=https://dengage.invalid")
+REAL = "https://api.leanplum.com"
+ONE_HOST = (f"pushfake contract: {REAL} is not known to be a pushfake (a dry run sends nothing, not even a probe), "
+            "so it cannot stand for both vendors (a real deployment has a host per vendor, and each must see only "
+            "its own credentials): give each vendor its URL (--target leanplum=URL --target dengage=URL) "
+            "or run one vendor (--vendor leanplum)")
 TIMEOUT = 120
 # The assumption checks, the machines and D·engage's login conformance: every kind of request, quickly.
 SELECTION = "not conformance or login"
@@ -42,8 +50,9 @@ def environment(**variables: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("PUSHFAKE_")}, **variables}
 
 
-def contract(*options: str) -> list[str]:
-    return [sys.executable, "-m", "pushfake", "contract", "--target", TARGET, "--examples", "1", *options]
+def contract(*options: str, targets: tuple[str, ...] = TARGETS) -> list[str]:
+    given = [word for target in targets for word in ("--target", target)]
+    return [sys.executable, "-m", "pushfake", "contract", *given, "--examples", "1", *options]
 
 
 class Run:
@@ -81,7 +90,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     dry = ("--dry-run", "-k", SELECTION, "--json", "report.json")
     plans = {"bare": (contract(*dry), environment()),
              "given": (contract(*dry), environment(**GIVEN)),
-             "real": (contract("-k", "assumption and leanplum"), environment())}
+             "real": (contract("-k", "assumption and leanplum"), environment()),
+             "one-host": (contract(*dry, targets=(REAL,)), environment(**GIVEN))}
     started = {name: Run(folder / name, argv, env) for name, (argv, env) in plans.items()}
     try:
         yield started
@@ -171,7 +181,7 @@ class Refuse(requests.adapters.BaseAdapter):
 
 def test_placeholders_stand_only_for_what_is_not_set() -> None:
     leanplum_only = {k: v for k, v in GIVEN.items() if "LEANPLUM" in k}
-    settings = ContractSettings(targets=parse_targets([TARGET]), dry_run=True)
+    settings = ContractSettings(targets=parse_targets(TARGETS), dry_run=True)
     target = open_target(settings, environ=leanplum_only, network=Refuse())
     try:
         dengage = [ENV["dengage_userkey"], ENV["dengage_password"], ENV["dengage_application_ids"]]
@@ -197,3 +207,38 @@ def test_an_encoded_value_is_written_as_its_placeholder_once() -> None:
                        "&raw='\"${PUSHFAKE_X}\"''")
     scrubbed = Contract(SimpleNamespace(gate=SimpleNamespace(secrets=hidden))).scrub(url)  # type: ignore[arg-type]
     assert "p%40ss" not in scrubbed and "p@ss" not in scrubbed
+
+
+# --- one URL for both vendors: a pushfake's way, refused for anything else ---------------------------------
+def test_a_bare_url_for_both_vendors_is_refused_in_a_dry_run_before_anything_is_listed(runs: dict[str, Run]) -> None:
+    """A bare URL means both vendors: a dry run, which does not probe, cannot know it is a pushfake,
+    and a real deployment would be sent D·engage's login on Leanplum's host."""
+    run = runs["one-host"]
+    assert run.returncode == 2
+    assert run.output.strip() == ONE_HOST
+    assert "curl" not in run.output and not (run.folder / "report.json").exists()
+
+
+def test_a_bare_url_that_is_not_a_pushfake_is_refused_before_anything_is_sent() -> None:
+    down = "http://127.0.0.1:9"  # the discard port, closed: the probe finds no pushfake there
+    settings = ContractSettings(targets=parse_targets([down]), shared=shared_target([down]))
+    with pytest.raises(SettingsError) as error:
+        open_target(settings, environ=GIVEN, network=Refuse())
+    assert str(error.value) == ONE_HOST.removeprefix("pushfake contract: ").replace(
+        f"{REAL} is not known to be a pushfake (a dry run sends nothing, not even a probe)", f"{down} is not a pushfake")
+
+
+def test_a_bare_url_for_one_vendor_or_a_pushfake_for_both_is_taken() -> None:
+    one = ContractSettings(targets=parse_targets([REAL]), shared=shared_target([REAL]), vendors=("leanplum",),
+                           dry_run=True)
+    target = open_target(one, environ={}, network=Refuse())
+    assert target.url("leanplum") == REAL
+    target.close()
+    with serve_in_thread(Fake(seed=0)) as server:
+        both = ContractSettings(targets=parse_targets([server.url]), shared=shared_target([server.url]))
+        target = open_target(both, environ={})
+        try:
+            assert {e.kind for e in target.endpoints.values()} == {"pushfake"}
+            assert target.url("leanplum") == target.url("dengage") == server.url
+        finally:
+            target.close()

@@ -313,3 +313,45 @@ def test_no_secret_appears_in_the_curl_command_whatever_its_characters(password:
     for form in (password, json.dumps(password)[1:-1], requests.utils.quote(password, safe=""),
                  password.replace("'", "'\"'\"'")):
         assert form not in command and form not in shown
+
+
+# --- a body that is not printable text: an exact, printable line ---------------------------------------
+BINARY = b'{"a": "\x00\x1b[31m\r\n"}\r\n--b\r\n\xff\xfe\x80 \xe2\x82 \\0101 \\c % \'q\' \x7f\x00\xc3\xa9 prod-S3cret'
+
+
+def feed_and_arguments(command: str, environ: dict[str, str]) -> tuple[bytes, list[str]]:
+    """What a shell hands to curl for `command`: its standard input and its arguments (curl
+    replaced by a function that writes them to files)."""
+    script = (f'curl() {{ cat > "$OUT/stdin"; "{sys.executable}" -c "import json, sys; '
+              f'print(json.dumps(sys.argv[1:]))" "$@" > "$OUT/argv"; }}\n{command}\n')
+    folder = subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        subprocess.run(["bash", "-c", script], check=True, timeout=30, env={**os.environ, **environ, "OUT": folder})
+        with open(os.path.join(folder, "stdin"), "rb") as fh, open(os.path.join(folder, "argv"), encoding="utf-8") as fa:
+            return fh.read(), json.load(fa)
+    finally:
+        subprocess.run(["rm", "-rf", folder], check=True)
+
+
+def test_a_binary_body_is_logged_as_a_printable_line_that_recreates_its_bytes() -> None:
+    command, sent = curl_of(SECRETS, method="POST", params={"action": "start"}, data=BINARY,
+                            headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert not [c for c in command if ord(c) < 0x20 or ord(c) == 0x7F], command
+    assert "\ufffd" not in command and "prod-S3cret" not in command
+    assert command.startswith("'printf' '%b' '")
+    stdin, arguments = feed_and_arguments(command, SECRETS)
+    assert stdin == sent.body == BINARY
+    assert arguments[arguments.index("--data-binary") + 1] == "@-" and arguments[-1] == sent.url
+
+
+def test_a_header_with_a_control_character_is_escaped_in_place() -> None:
+    command, sent = curl_of({}, method="GET", headers={"X-Odd": "a\x1bb\x01c"})
+    assert not [c for c in command if ord(c) < 0x20], command
+    _, arguments = feed_and_arguments(command, {})
+    assert "X-Odd: a\x1bb\x01c" in arguments and arguments[-1] == sent.url
+
+
+def test_a_printable_body_stays_one_quoted_argument() -> None:
+    command, sent = curl_of({}, method="POST", data="ünïcode 'text' \\ $HOME".encode())
+    assert "printf" not in command and "'--data-binary' 'ünïcode '\"'\"'text'\"'\"' \\ $HOME'" in command
+    assert run_curl(command, {})[-2].encode() == sent.body

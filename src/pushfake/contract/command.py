@@ -23,6 +23,7 @@ from pushfake.contract.settings import (
     parse_targets,
     parse_test_device,
     placeholder,
+    shared_target,
 )
 from pushfake.extras import MissingExtra, require
 
@@ -48,8 +49,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     contract.add_argument("--dry-run", action="store_true",
                           help="list every request the suite would make; send none (no credentials needed: "
                                f"one not set shows as its {placeholder('VARIABLE')} placeholder)")
-    contract.add_argument("--budget", type=int, metavar="N", help="never send more than N requests (real default 2000)")
-    contract.add_argument("--rate", type=float, metavar="PER_SECOND", help="requests per second at most (real default 5)")
+    contract.add_argument("--budget", type=int, metavar="N", help="never send more than N requests (default: "
+                               f"{ContractSettings.DEFAULT_BUDGET} against a real deployment, "
+                               "no limit against a pushfake)")
+    contract.add_argument("--rate", type=float, metavar="PER_SECOND", help="requests per second at most (default: "
+                               f"{ContractSettings.DEFAULT_RATE:g} against a real deployment, "
+                               "no cap against a pushfake)")
     contract.add_argument("--leanplum-test-message", metavar="ID", help="a Leanplum message the suite may really send")
     contract.add_argument("--leanplum-test-device", metavar="USER_ID:DEVICE_ID",
                           help="the one Leanplum device that message may reach")
@@ -112,10 +117,14 @@ def run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:  # usage errors as one line, before pytest starts
-        ContractSettings(targets=parse_targets(args.target or []), vendors=tuple(args.vendor or VENDORS),
-                         examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,
-                         leanplum_test_message=args.leanplum_test_message,
-                         leanplum_test_device=parse_test_device(args.leanplum_test_device))
+        settings = ContractSettings(
+            targets=parse_targets(args.target or []), shared=shared_target(args.target or []),
+            vendors=tuple(dict.fromkeys(args.vendor or VENDORS)), dry_run=args.dry_run,
+            examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,
+            leanplum_test_message=args.leanplum_test_message,
+            leanplum_test_device=parse_test_device(args.leanplum_test_device))
+        if settings.dry_run and settings.shared_by_vendors():  # nothing probes it: it may be real
+            raise SettingsError(settings.one_host_refusal())
     except SettingsError as exc:
         print(f"pushfake contract: {exc}", file=sys.stderr)
         return 2

@@ -118,6 +118,7 @@ class ContractSettings:
     dengage_segment: str | None = None
     prefix: str = "pushfake-contract"
     admin_token: str | None = None
+    shared: str | None = None  # a bare target URL (`shared_target`): for both vendors, only if a pushfake
 
     DEFAULT_BUDGET = 2000
     DEFAULT_RATE = 5.0
@@ -137,6 +138,19 @@ class ContractSettings:
         if not self.prefix or not self.prefix.replace("-", "").isalnum():
             raise SettingsError(f"prefix: letters, digits and dashes, not {self.prefix!r}")
 
+    def shared_by_vendors(self) -> bool:
+        """Whether a bare target URL (`shared`) stands for more than one of the run's vendors."""
+        return self.shared is not None and sum(self.targets.get(v) == self.shared for v in self.vendors) > 1
+
+    def one_host_refusal(self) -> str:
+        """Why a bare URL that is not a pushfake cannot stand for both vendors: a real deployment
+        has a host per vendor, each to see only its own credentials."""
+        known = ("is not known to be a pushfake (a dry run sends nothing, not even a probe)" if self.dry_run
+                 else "is not a pushfake")
+        return (f"{self.shared} {known}, so it cannot stand for both vendors (a real deployment has a host per "
+                "vendor, and each must see only its own credentials): give each vendor its URL "
+                "(--target leanplum=URL --target dengage=URL) or run one vendor (--vendor leanplum)")
+
 
 def parse_targets(values: list[str] | tuple[str, ...]) -> dict[str, str | None]:
     """`URL` (every vendor) or `VENDOR=URL`, repeatable; `in-process` is the in-process fake."""
@@ -149,6 +163,13 @@ def parse_targets(values: list[str] | tuple[str, ...]) -> dict[str, str | None]:
             for name in VENDORS:
                 targets[name] = _url(value)
     return targets
+
+
+def shared_target(values: list[str] | tuple[str, ...]) -> str | None:
+    """The URL given bare (for every vendor) in `parse_targets`' values, the last one if several:
+    right for a pushfake, which answers both vendors, never for a real deployment (one host each)."""
+    bare = [value for value in values if value.partition("=")[0] not in VENDORS]
+    return _url(bare[-1]) if bare else None
 
 
 def _url(value: str) -> str | None:

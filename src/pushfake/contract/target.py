@@ -130,6 +130,8 @@ def open_target(settings: ContractSettings, *, environ: dict[str, str] | None = 
         if control is not None:
             closers.append(control.close)
         endpoints[vendor] = Endpoint(vendor, url, probed[url], control)
+    if settings.shared_by_vendors() and not probed[settings.shared or ""]:
+        raise SettingsError(settings.one_host_refusal())
     all_fake = all(e.fake for e in endpoints.values())
     safe = (not all_fake) if settings.safe is None else settings.safe
     credentials = Credentials.from_environment(environ, fake=all_fake, dry_run=settings.dry_run)

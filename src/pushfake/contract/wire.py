@@ -70,18 +70,58 @@ def _multipart(request: requests.PreparedRequest, raw: bytes) -> dict[str, str]:
 
 
 def curl(request: requests.PreparedRequest, hidden: dict[str, str] | None = None) -> str:
-    """A curl command that sends `request` again. Each value of `hidden` ({variable: value}: the
-    secrets, a dry run's placeholders) is written as a reference to its environment variable, so
-    the command reproduces without showing the secret."""
-    parts = ["curl", "-X", request.method or "GET"]
+    """A curl command that sends `request` again, byte for byte, on one printable line. Each value of
+    `hidden` ({variable: value}: the secrets, a dry run's placeholders) is written as a reference
+    to its environment variable, so the command reproduces without showing the secret. A body
+    that is not printable text (control bytes, bytes that are not UTF-8) is written escaped and
+    fed to curl by `printf '%b'` on its standard input; a header or URL, in place (`_argument`)."""
+    parts = ["'curl'", "'-X'", _argument(request.method or "GET")]
     for name, value in request.headers.items():
         if name.lower() not in ("content-length", "accept-encoding", "connection", "user-agent"):
-            parts += ["-H", f"{name}: {value}"]
+            parts += ["'-H'", _argument(f"{name}: {value}")]
     raw = body_bytes(request)
-    if raw:
-        parts += ["--data-binary", raw.decode("utf-8", errors="replace")]
-    parts.append(request.url or "")
-    return references(" ".join(_quote(part) for part in parts), hidden or {}, shell=True)
+    feed = ""
+    if raw and _printable(raw):
+        parts += ["'--data-binary'", _quote(raw.decode("utf-8"))]
+    elif raw:
+        feed = f"'printf' '%b' {_quote(_escaped(raw))} | "
+        parts += ["'--data-binary'", "'@-'"]
+    parts.append(_argument(request.url or ""))
+    return references(feed + " ".join(parts), hidden or {}, shell=True)
+
+
+def _printable(raw: bytes) -> bool:
+    """UTF-8 text that `str.isprintable` passes: no control (newline included: one line), format
+    (bidi overrides among them), surrogate, private-use, unassigned or separator character but
+    the space."""
+    try:
+        return raw.decode("utf-8").isprintable()
+    except UnicodeDecodeError:
+        return False
+
+
+def _escaped(raw: bytes) -> str:
+    """`raw` for `printf '%b'`: printable characters as they are (a backslash doubled), every
+    other byte as its octal escape, so the shell writes back exactly `raw`."""
+    out: list[str] = []
+    for char in raw.decode("utf-8", errors="surrogateescape"):
+        if char == "\\":
+            out.append("\\\\")
+        elif not char.isprintable():  # a byte that is not UTF-8 (surrogateescape) among them
+            data = bytes([ord(char) - 0xDC00]) if "\udc80" <= char <= "\udcff" else char.encode("utf-8")
+            out += [f"\\0{byte:03o}" for byte in data]
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _argument(text: str) -> str:
+    """One quoted argument; with a character that is not printable, the `printf '%b'` of its escaped
+    form (a header or URL cannot hold NUL or a newline anyway)."""
+    raw = text.encode("utf-8", errors="surrogatepass")  # a lone surrogate: its three bytes, escaped
+    if _printable(raw):
+        return _quote(text)
+    return f"\"$('printf' '%b' {_quote(_escaped(raw))})\""
 
 
 def forms(value: str) -> set[str]:
@@ -100,7 +140,8 @@ def references(text: str, hidden: dict[str, str], *, shell: bool = False) -> str
     for variable, value in hidden.items():
         if value:
             reference = f"'\"{placeholder(variable)}\"'" if shell else placeholder(variable)
-            table.update({(_quote(form)[1:-1] if shell else form): reference for form in forms(value)})
+            written = forms(value) | {_escaped(form.encode("utf-8", "surrogatepass")) for form in forms(value)}
+            table.update({(_quote(form)[1:-1] if shell else form): reference for form in written})
     if not table:
         return text
     pattern = "|".join(re.escape(form) for form in sorted(table, key=len, reverse=True))

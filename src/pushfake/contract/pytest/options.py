@@ -13,6 +13,7 @@ from pushfake.contract.settings import (
     parse_targets,
     parse_test_device,
     placeholder,
+    shared_target,
 )
 
 _SETTINGS = pytest.StashKey[ContractSettings]()
@@ -35,9 +36,13 @@ def add_options(parser: pytest.Parser) -> None:
                     help="list every request the suite would make; send none (no credentials needed: "
                          f"one not set shows as its {placeholder('VARIABLE')} placeholder)")
     group.addoption("--pushfake-budget", type=int, default=None, metavar="N",
-                    help="never send more than N requests (default: 2000 against a real deployment)")
+                    help="never send more than N requests (default: "
+                         f"{ContractSettings.DEFAULT_BUDGET} against a real deployment, "
+                         "no limit against a pushfake)")
     group.addoption("--pushfake-rate", type=float, default=None, metavar="PER_SECOND",
-                    help="requests per second at most (default: 5 against a real deployment)")
+                    help="requests per second at most (default: "
+                         f"{ContractSettings.DEFAULT_RATE:g} against a real deployment, "
+                         "no cap against a pushfake)")
     group.addoption("--pushfake-report", default=None, metavar="PATH", help="write the JSON report to PATH")
     group.addoption("--pushfake-leanplum-test-message", default=None, metavar="ID",
                     help="a Leanplum message the suite may really send (with --pushfake-leanplum-test-device)")
@@ -58,6 +63,7 @@ def contract_settings(config: pytest.Config) -> ContractSettings:
     try:
         values: dict[str, Any] = {
             "targets": parse_targets(option("pushfake_target") or []),
+            "shared": shared_target(option("pushfake_target") or []),
             "seed": _seed(config),
             "safe": option("pushfake_safe"),
             "dry_run": option("pushfake_dry_run"),
