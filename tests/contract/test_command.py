@@ -50,11 +50,16 @@ USAGE_ERRORS = [
      "pushfake contract: target: an http(s) URL, VENDOR=URL or 'in-process', not 'ftp://example.test'"),
     (("--leanplum-test-message", "1001"),
      "pushfake contract: a Leanplum test message and a test device go together: give both or neither"),
+    (("--phases", "fuzzing,stateful"),
+     "pushfake contract: phases: some of examples, coverage, fuzzing, not stateful"),
     (("--jobs", "2", "--target", "http://127.0.0.1:9"),
      "pushfake contract: --jobs runs only against the in-process fake"),
 ]  # a malformed USER:DEVICE is checked in test_safety (parse_test_device)
 
 
+# These runs check the reports, workers and seeds, not the spec's boundaries: the coverage phase
+# (hundreds of cases per operation whatever --examples says) is left out; test_live runs it.
+QUICK = ("--phases", "examples,fuzzing")
 # multi, the cheapest Leanplum operation to generate for (2 s against 6 s for start), in both methods and modes
 IN_PROCESS_SELECTION = "conformance and leanplum and multi or assumption and dengage and token or sessions"
 
@@ -147,13 +152,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         # safe mode on a live fake, secrets set: assumption checks and machines log in and use both keys
         safe_live = ("--safe", "--rate", "10000", "--examples", "1", "-k", "not conformance", *report)
         plans = {
-            "in-process": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report,
+            "in-process": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report,
                                     "--junit", "report.xml"), environment()),
-            "parallel": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
+            "parallel": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
                                   "--jobs", "2"), environment()),
-            "in-process-again": (contract("--examples", "5", "-k", IN_PROCESS_SELECTION, *report), environment()),
+            "in-process-again": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report), environment()),
             "dry-run": (contract("--dry-run", "--target", f"leanplum={listener.url}", "--target",
-                                 f"dengage={listener.url}", "--examples", "1", "-k",
+                                 f"dengage={listener.url}", "--examples", "1", *QUICK, "-k",
                                  "not conformance or multi or sendInstant", *report), environment(**DUMMY_SECRETS)),
             # one run writes both reports: each test reads its own
             "secrets": (contract("--target", live[0].url, *safe_live, "--junit", "report.xml"),
@@ -178,7 +183,7 @@ def test_a_run_on_the_in_process_fake_writes_matching_json_and_junit_reports(run
     report = run.json()
     assert report["failures"] == [] and report["safe"] is False and report["dryRun"] is False
     assert {t["kind"] for t in report["target"].values()} == {"in-process"}
-    assert report["examplesPerOperation"] == 5
+    assert report["examplesPerOperation"] == 5 and report["phases"] == ["examples", "fuzzing"]
     operations = {f"{o['vendor']}:{o['mode']}:{o['operation']}": o for o in report["operations"]}
     assert operations and {o["vendor"] for o in operations.values()} == {"leanplum"}
     assert len(operations) == 4  # multi, as GET and POST, positive and negative

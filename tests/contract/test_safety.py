@@ -274,6 +274,8 @@ def test_a_send_whose_body_is_not_json_is_refused_unless_its_fields_name_the_aud
 # --- settings -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("options", "message"), [
     ({"examples": 0}, "examples: at least 1, not 0"),
+    ({"phases": ()}, "phases: some of examples, coverage, fuzzing, not none"),
+    ({"phases": ("fuzzing", "shrinking")}, "phases: some of examples, coverage, fuzzing, not shrinking"),
     ({"budget": -1}, "budget: a number of requests (0 or more), not -1"),
     ({"rate": 0}, "rate: requests per second above 0, not 0"),
     ({"rate": -2.5}, "rate: requests per second above 0, not -2.5"),

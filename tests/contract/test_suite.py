@@ -73,6 +73,7 @@ def test_every_check_ran_and_passed(report: dict) -> None:
     assert {row["outcome"] for row in report["assumptions"]} == {"held"}
     assert set(report["semantics"].values()) == {"passed"}
     assert len(report["operations"]) == 2 * 9  # nine operations, positive and negative
+    assert report["phases"] == ["examples", "coverage", "fuzzing"]  # all of Schemathesis's, by default
     assert all(op["sent"] >= EXAMPLES for op in report["operations"]), report["operations"]
 
 

@@ -17,9 +17,11 @@ import tempfile
 from pushfake.contract import require_kit
 from pushfake.contract.settings import (
     ENV,
+    PHASES,
     VENDORS,
     ContractSettings,
     SettingsError,
+    parse_phases,
     parse_targets,
     parse_test_device,
     placeholder,
@@ -41,6 +43,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     contract.add_argument("--vendor", action="append", choices=["leanplum", "dengage"],
                           help="only this vendor (repeatable; default both)")
     contract.add_argument("--examples", type=int, metavar="N", help="generated cases per operation and mode (default 50)")
+    contract.add_argument("--phases", metavar="LIST",
+                          help=f"the conformance checks' Schemathesis phases, comma-separated (default {','.join(PHASES)}; "
+                               "'fuzzing' alone is a quick run)")
     contract.add_argument("--seed", type=int, default=0, help="seed of the generation and of the fake (default 0)")
     mode = contract.add_mutually_exclusive_group()
     mode.add_argument("--safe", action="store_true", help="safe mode even against a pushfake")
@@ -82,7 +87,7 @@ def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
         argv += ["--pushfake-target", target]
     for vendor in args.vendor or []:
         argv += ["--pushfake-vendor", vendor]
-    pairs = {"--pushfake-examples": args.examples, "--pushfake-budget": args.budget, "--pushfake-rate": args.rate,
+    pairs = {"--pushfake-examples": args.examples, "--pushfake-phases": args.phases, "--pushfake-budget": args.budget, "--pushfake-rate": args.rate,
              "--pushfake-leanplum-test-message": args.leanplum_test_message,
              "--pushfake-leanplum-test-device": args.leanplum_test_device,
              "--pushfake-dengage-table": args.dengage_table, "--pushfake-dengage-segment": args.dengage_segment,
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         settings = ContractSettings(
             targets=parse_targets(args.target or []), shared=shared_target(args.target or []),
             vendors=tuple(dict.fromkeys(args.vendor or VENDORS)), dry_run=args.dry_run,
-            examples=50 if args.examples is None else args.examples, budget=args.budget, rate=args.rate,
+            examples=50 if args.examples is None else args.examples, phases=parse_phases(args.phases), budget=args.budget, rate=args.rate,
             leanplum_test_message=args.leanplum_test_message,
             leanplum_test_device=parse_test_device(args.leanplum_test_device))
         if settings.dry_run and settings.shared_by_vendors():  # nothing probes it: it may be real

@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 
 from pushfake.core.resources import VENDORS
 IN_PROCESS = "in-process"
+# Schemathesis's phases of a conformance check, in the order it runs them: the spec's own examples,
+# the coverage phase's boundary and near-miss cases, then Hypothesis's fuzzing.
+PHASES = ("examples", "coverage", "fuzzing")
 
 # Where each credential comes from. The fake's own fixture credentials stand in when a variable is
 # unset and the target is a fake; a real deployment needs them set.
@@ -107,6 +110,7 @@ class ContractSettings:
     targets: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(VENDORS))
     vendors: tuple[str, ...] = VENDORS
     examples: int = 50
+    phases: tuple[str, ...] = PHASES  # Schemathesis's phases the conformance checks run
     seed: int = 0
     safe: bool | None = None  # None: safe against anything but a pushfake
     dry_run: bool = False
@@ -126,6 +130,9 @@ class ContractSettings:
     def __post_init__(self) -> None:
         if self.examples < 1:
             raise SettingsError(f"examples: at least 1, not {self.examples}")
+        strange = [p for p in self.phases if p not in PHASES]
+        if strange or not self.phases:
+            raise SettingsError(f"phases: some of {', '.join(PHASES)}, not {', '.join(strange) or 'none'}")
         if self.budget is not None and self.budget < 0:
             raise SettingsError(f"budget: a number of requests (0 or more), not {self.budget}")
         if self.rate is not None and self.rate <= 0:
@@ -181,6 +188,11 @@ def _url(value: str) -> str | None:
     if parts.query or parts.fragment:
         raise SettingsError(f"target: a base URL without query or fragment, not {value!r}")
     return value.rstrip("/")
+
+
+def parse_phases(value: str | None) -> tuple[str, ...]:
+    """`coverage,fuzzing`: a comma-separated list of phases; None or empty: all of them."""
+    return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip())) if value else PHASES
 
 
 def parse_test_device(value: str | None) -> tuple[str, str] | None:

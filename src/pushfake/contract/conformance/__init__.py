@@ -2,7 +2,8 @@
 
 `Conformance(target, vendor, mode)` builds the vendor's schema once for a generation mode
 (positive or negative) with the vendor's steering (`leanplum.Steering`, `dengage.Steering`), and
-`run(label)` runs one operation: Schemathesis's coverage and fuzzing phases, each case sent through
+`run(label)` runs one operation: Schemathesis's examples, coverage and fuzzing phases (those the
+settings name), each case sent through
 the target's gated session and judged with the default checks (no server errors, status codes,
 content types, headers, bodies against the response schemas, valid data accepted, invalid data
 rejected), narrowed where the vendor module explains why.
@@ -25,6 +26,7 @@ from schemathesis.pytest._test_builder import build_operation_test
 
 from pushfake.contract.conformance import dengage, leanplum
 from pushfake.contract.gate import BudgetExhausted, DryRun, Withheld
+from pushfake.contract.settings import PHASES
 from pushfake.contract.spec import api_spec
 from pushfake.contract.target import Target
 
@@ -64,6 +66,7 @@ class Conformance:
             "seed": target.settings.seed,
             # no example database: a run replays nothing an earlier one saved, so its cases follow the seed
             "generation": {"mode": mode, "max-examples": target.settings.examples, "database": "none"},
+            "phases": {phase: {"enabled": phase in target.settings.phases} for phase in PHASES},
             # Reproductions show what was sent; secrets read from the environment are replaced by
             # references to their variables in the report (see `report`), not by Schemathesis.
             "output": {"sanitization": {"enabled": False}},

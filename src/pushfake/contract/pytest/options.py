@@ -10,6 +10,8 @@ from pushfake.contract.settings import (
     VENDORS,
     ContractSettings,
     SettingsError,
+    PHASES,
+    parse_phases,
     parse_targets,
     parse_test_device,
     placeholder,
@@ -28,6 +30,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="only this vendor's checks (repeatable; default both)")
     group.addoption("--pushfake-examples", type=int, default=None, metavar="N",
                     help="generated cases per operation and mode (default 50)")
+    group.addoption("--pushfake-phases", default=None, metavar="LIST",
+                    help=f"the conformance checks' Schemathesis phases, comma-separated (default {','.join(PHASES)}; "
+                         "'fuzzing' alone is a quick run)")
     group.addoption("--pushfake-safe", action="store_const", const=True, dest="pushfake_safe", default=None,
                     help="safe mode even against a pushfake (default: safe against anything else)")
     group.addoption("--pushfake-unsafe", action="store_const", const=False, dest="pushfake_safe",
@@ -65,6 +70,7 @@ def contract_settings(config: pytest.Config) -> ContractSettings:
             "targets": parse_targets(option("pushfake_target") or []),
             "shared": shared_target(option("pushfake_target") or []),
             "seed": _seed(config),
+            "phases": parse_phases(option("pushfake_phases")),
             "safe": option("pushfake_safe"),
             "dry_run": option("pushfake_dry_run"),
             "budget": option("pushfake_budget"),

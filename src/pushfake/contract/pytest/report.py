@@ -59,7 +59,7 @@ def record(contract: Contract) -> dict[str, Any]:
     raw = {
         "target": {vendor: {"url": e.url, "kind": e.kind} for vendor, e in target.endpoints.items()},
         "vendors": list(settings.vendors), "safe": target.safe, "dryRun": settings.dry_run, "seed": settings.seed,
-        "examplesPerOperation": settings.examples, "budget": target.gate.budget, "ratePerSecond": target.gate.rate,
+        "examplesPerOperation": settings.examples, "phases": list(settings.phases), "budget": target.gate.budget, "ratePerSecond": target.gate.rate,
         "sent": target.gate.sent, "testIds": sorted(target.ids.seen), "placeholders": list(target.placeholders),
         "operations": [{"vendor": r.vendor, "operation": r.label, "mode": r.mode, "cases": r.cases, "sent": r.sent,
                         "withheld": len(r.withheld), "notRun": r.not_run} for r in contract.operations],
@@ -109,7 +109,7 @@ def document(rec: dict[str, Any], stats: dict[str, list[Any]]) -> dict[str, Any]
     outcomes = {x["name"]: x["outcome"] for x in results if x["kind"] == "conformance"}
     operations = sorted(rec["operations"], key=lambda o: (o["vendor"], o["mode"], o["operation"]))
     return {
-        **{key: rec[key] for key in ("target", "safe", "dryRun", "seed", "examplesPerOperation", "budget",
+        **{key: rec[key] for key in ("target", "safe", "dryRun", "seed", "examplesPerOperation", "phases", "budget",
                                      "ratePerSecond")},
         "requests": {"sent": rec["sent"], **counts},
         "placeholders": rec["placeholders"],
