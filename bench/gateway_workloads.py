@@ -106,13 +106,22 @@ def add_gold_contacts(fake: Any, count: int) -> None:
 
 
 def send_to_gold(fake: Any) -> list[str]:
-    """One in-process sendInstant to the gold segment; the ids of its (queued) deliveries."""
+    """One in-process sendInstant to the gold segment, through the service's own request path
+    (described, then answered) without HTTP; the ids of its (queued) deliveries."""
+    from pushfake.plumbing import Wire
+
     service = fake.dengage
-    caller = service.authenticate("Bearer " + service.login(LOGIN_BODY).body["access_token"])
-    result = service.send_instant(caller, SEGMENT_SEND_BODY)
-    if result.status != 200:
-        raise RuntimeError(f"sendInstant answered {result.status}: {result.body}")
-    return list(result.pending)
+
+    def answer(operation: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        wire = Wire("POST", path, headers, operation, body=body, raw=json.dumps(body).encode())
+        result = asyncio.run(service.answer(service.describe(wire)))
+        if result.status != 200:
+            raise RuntimeError(f"{operation} answered {result.status}: {result.body}")
+        return result
+
+    token = answer("login", "/rest/login", LOGIN_BODY, {})
+    bearer = {"authorization": f"Bearer {token.body['access_token']}"}
+    return list(answer("sendInstantPush", "/rest/push/sendInstant", SEGMENT_SEND_BODY, bearer).pending)
 
 
 # --- 1. throughput on the virtual clock (child process) -----------------------------------------

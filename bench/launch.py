@@ -42,10 +42,15 @@ def bare_app() -> Starlette:
     return Starlette(routes=routes)
 
 
+# The login workload mints tens of thousands of D·engage tokens; with the default bound (10,000)
+# they would push out the one token every sendInstant run sends, and sendInstant would measure 401s.
+TOKENS_KEPT = 10_000_000
+
+
 def fake_app(fixtures: str | None = None) -> Starlette:
     import pushfake
 
-    return pushfake.create_app(pushfake.Fake(seed=1, fixtures=fixtures))
+    return pushfake.create_app(pushfake.Fake(seed=1, fixtures=fixtures, retention={"tokens": TOKENS_KEPT}))
 
 
 def main(argv: list[str]) -> None:

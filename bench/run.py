@@ -138,6 +138,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     MIN_THROUGHPUT_RATIO) for vendor, name in SEND_WORKLOADS.items()]
         checks += [(f"fake {vendor} {name} p99 latency (ms)", row["fake"]["p99_ms"], "<=", MAX_P99_MS)
                    for vendor, rows in http.items() for name, row in rows.items()]
+        # every workload is a request the fake accepts: an error answer measures the wrong path
+        checks += [(f"fake {vendor} {name} non-2xx answers", row["fake"]["non2xx"], "==", 0)
+                   for vendor, rows in http.items() for name, row in rows.items()]
     if "startup" in results:
         checks.append(("start-up to first 200 (s)", results["startup"]["first_200_s_median"], "<=", MAX_STARTUP_S))
     if "memory" in results["leanplum"]:

@@ -40,11 +40,12 @@ def test_manual_clock_only_moves_forward():
 
 def test_scheduler_runs_due_work_in_time_order():
     clock = ManualClock(0.0)
-    scheduler = Scheduler(clock)
+    scheduler = Scheduler(clock, MemoryStore())
     ran: list[str] = []
-    scheduler.call_at(20, lambda: ran.append("b"))
-    scheduler.call_at(10, lambda: ran.append("a"))
-    scheduler.call_at(30, lambda: ran.append("c"))
+    scheduler.handle("note", ran.append)
+    scheduler.call_at(20, "note", "b")
+    scheduler.call_at(10, "note", "a")
+    scheduler.call_at(30, "note", "c")
     assert scheduler.run_due() == 0
     clock.advance(25)
     assert scheduler.run_due() == 2 and ran == ["a", "b"]

@@ -17,6 +17,7 @@ from pushfake.core.deliveries import Delivery, DeliveryQueue
 from pushfake.core.failures import Failures
 from pushfake.core.fixtures import FixtureError, check_fixtures, read_fixtures
 from pushfake.core.journal import DEFAULT_BODY_BYTES, DEFAULT_BYTES, DEFAULT_SIZE, Journal
+from pushfake.core.limits import IN_FORCE as LIMITS_IN_FORCE
 from pushfake.core.limits import Limit, LimitBook
 from pushfake.core.retention import bounds_from
 from pushfake.core.rng import SeededRandom
@@ -27,8 +28,10 @@ from pushfake.dengage.service import DengageService
 from pushfake.dengage.state import DengageState
 from pushfake.dengage.world import DengageWorld
 from pushfake.dengage.world import build_world as build_dengage_world
+from pushfake.faults.book import IN_FORCE as FAULTS_IN_FORCE
 from pushfake.faults.book import FaultBook
 from pushfake.gateway import Gateway
+from pushfake.gateway.engine import IN_FORCE as GATEWAY_IN_FORCE
 from pushfake.leanplum.service import LeanplumService
 from pushfake.leanplum.state import LeanplumState
 from pushfake.leanplum.world import LeanplumWorld
@@ -76,19 +79,19 @@ class Fake:
         self.seed = seed if seed is not None else int(document.get("seed", 0))
         self.clock = clock if clock is not None else SystemClock()
         self.store = store if store is not None else MemoryStore()
-        self.rng = SeededRandom(self.seed, unguessable=unguessable_secrets)
+        self.rng = SeededRandom(self.seed, unguessable=unguessable_secrets, store=self.store)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
-        self.failures = Failures()
-        self.scheduler = Scheduler(self.clock, on_error=self._scheduled_work_failed)
+        self.failures = Failures(self.store)
+        self.scheduler = Scheduler(self.clock, self.store, on_error=self._scheduled_work_failed)
         if isinstance(self.clock, SystemClock):
             self.clock.on_change(self.scheduler.wake)
         journal = document.get("journal", {})
-        self.journal = Journal(journal_size or journal.get("size", DEFAULT_SIZE),
+        self.journal = Journal(self.store, journal_size or journal.get("size", DEFAULT_SIZE),
                                max_bytes=journal_bytes or journal.get("bytes", DEFAULT_BYTES),
-                               body_bytes=journal.get("bodyBytes", DEFAULT_BODY_BYTES))
-        self.journal.enabled = journal.get("enabled", True)
-        self.faults = FaultBook(self.clock, self.seed)
-        self.limits = LimitBook(self.clock)
+                               body_bytes=journal.get("bodyBytes", DEFAULT_BODY_BYTES),
+                               enabled=journal.get("enabled", True))
+        self.faults = FaultBook(self.clock, self.seed, self.store)
+        self.limits = LimitBook(self.clock, self.store)
         self.traffic = Traffic(self.faults, self.journal, self.clock)
         self.gateway = Gateway(store=self.store, clock=self.clock, rng=self.rng, scheduler=self.scheduler,
                                deliveries=self.deliveries)
@@ -118,8 +121,9 @@ class Fake:
     def load_fixtures(self, fixtures: str | Path | dict[str, Any], label: str = "fixtures", *,
                       keep_journal: bool = False) -> None:
         """Replace the world with another fixtures file (a path, or the document itself), then
-        reset to it; the seed and the journal's size stay, and with `keep_journal` its entries
-        (`pushfake serve --watch`). Nothing changes if it is wrong (FixtureError naming the place)."""
+        reset to it; the seed and the journal's bounds stay (whether it journals is the new
+        document's), and with `keep_journal` its entries (`pushfake serve --watch`). Nothing
+        changes if it is wrong (FixtureError naming the place)."""
         if isinstance(fixtures, dict):
             document = check_fixtures(label, fixtures)
         else:
@@ -128,6 +132,7 @@ class Fake:
         self.leanplum.configure(leanplum_world)
         self.dengage.configure(dengage_world)
         self._apply(label, document, rules, limits, keep_journal=keep_journal)
+        self.journal.configure(document.get("journal", {}).get("enabled", True))  # for every fake on the store
 
     def _worlds(self, label: str, document: dict[str, Any]
                 ) -> tuple[LeanplumWorld, DengageWorld, list[Any], list[Limit]]:
@@ -177,18 +182,11 @@ class Fake:
             self.clock.restart(now)
         with self.store.transaction():
             gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
-            self.store.reset()
-            self.deliveries.kept.clear()
-            self.leanplum.state.clear_kept()
-            self.dengage.state.clear_kept()
+            self.store.reset(keep=(("journal", "failures") if keep_journal else ())
+                             + ((GATEWAY_IN_FORCE, FAULTS_IN_FORCE, LIMITS_IN_FORCE) if keep_config else ()))
             self.rng.reseed(self.seed)
-            self.scheduler.clear()
             self.gateway.reset(keep_config=keep_config)
-            self.faults.reset(self.seed, keep_current=keep_config)
-            self.limits.reset(keep_current=keep_config)
-            if not keep_journal:
-                self.journal.clear()
-                self.failures.clear()
+            self.faults.reset(self.seed)
             self.leanplum.reset()
             self.dengage.reset()
         self.deliveries.changes.notify()  # whoever watches (an open inbox page) sees the reset

@@ -45,8 +45,10 @@ def test_a_request_that_fails_inside_answers_500_in_the_vendor_shape_and_is_reco
 
 def test_scheduled_work_that_fails_is_recorded_and_later_work_still_runs(fake, client):
     ran = []
-    fake.scheduler.call_at(fake.clock.now() + 1, lambda: 1 / 0)
-    fake.scheduler.call_at(fake.clock.now() + 2, lambda: ran.append("later"))
+    fake.scheduler.handle("breaks", lambda _: 1 / 0)
+    fake.scheduler.handle("note", ran.append)
+    fake.scheduler.call_at(fake.clock.now() + 1, "breaks")
+    fake.scheduler.call_at(fake.clock.now() + 2, "note", "later")
     fake.advance(3)
     assert ran == ["later"]
     [failure] = client.get("/_pushfake/failures").json()["failures"]
@@ -54,7 +56,8 @@ def test_scheduled_work_that_fails_is_recorded_and_later_work_still_runs(fake, c
 
 
 def test_a_reset_forgets_the_failures(fake, client):
-    fake.scheduler.call_at(fake.clock.now(), lambda: 1 / 0)
+    fake.scheduler.handle("breaks", lambda _: 1 / 0)
+    fake.scheduler.call_at(fake.clock.now(), "breaks")
     fake.advance(1)
     assert client.get("/_pushfake/failures").json()["failures"]
     client.post("/_pushfake/reset")
@@ -66,7 +69,8 @@ def test_a_wait_returns_at_once_with_the_failure_when_the_fake_breaks_meanwhile(
     with serve_in_thread(fake) as server, Client(server.url) as control:
         def break_soon() -> None:
             time.sleep(0.2)
-            fake.scheduler.call_at(0, lambda: {}["missing"])
+            fake.scheduler.handle("breaks", lambda _: {}["missing"])
+            fake.scheduler.call_at(0, "breaks")
 
         threading.Thread(target=break_soon).start()
         started = time.monotonic()

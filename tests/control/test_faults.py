@@ -500,6 +500,15 @@ def test_an_invalid_rule_is_refused_with_400(ctl, rule):
     assert ctl.faults() == []
 
 
+@pytest.mark.parametrize("rule", [{"match": {"operation": "track"}},
+                                  {"fault": {"kind": "reset"}, "sequence": [{"kind": "reset"}]}],
+                         ids=["neither", "both"])
+def test_a_rule_without_one_fault_says_so_whichever_way_it_is_wrong(ctl, rule):
+    with pytest.raises(ControlError) as raised:
+        ctl.add_fault(rule)
+    assert "needs one of `fault` and `sequence` (not neither, not both)" in raised.value.message
+
+
 def test_unknown_rule_is_404(ctl):
     with pytest.raises(ControlError) as raised:
         ctl.remove_fault("no-such-rule")

@@ -100,7 +100,8 @@ INNER_TESTS = """
         handle.wait_for_push(device="alice-iphone", timeout=0.2)
 
     def test_scheduled_work_breaks(pushfake):
-        pushfake.fake.scheduler.call_at(0, lambda: 1 / 0)
+        pushfake.fake.scheduler.handle("breaks", lambda payload: 1 / 0)
+        pushfake.fake.scheduler.call_at(0, "breaks")
         pushfake.advance(1)
 
     def test_a_request_handler_breaks(pushfake, monkeypatch):
@@ -125,12 +126,14 @@ INNER_TESTS = """
         handle.assert_pushed(device="alice-iphone")
 
     def test_an_assertion_tells_the_fake_broke(pushfake):
-        pushfake.fake.scheduler.call_at(0, lambda: 1 / 0)
+        pushfake.fake.scheduler.handle("breaks", lambda payload: 1 / 0)
+        pushfake.fake.scheduler.call_at(0, "breaks")
         pushfake.advance(1)
         pushfake.assert_pushed(device="alice-iphone")
 
     def test_a_failing_test_also_tells_the_fake_broke(pushfake):
-        pushfake.fake.scheduler.call_at(0, lambda: 1 / 0)
+        pushfake.fake.scheduler.handle("breaks", lambda payload: 1 / 0)
+        pushfake.fake.scheduler.call_at(0, "breaks")
         pushfake.advance(1)
         assert 1 == 2, "the test's own failure"
 """
@@ -293,7 +296,7 @@ BREAKAGES = {
         "pushfake failed in scheduled work: ZeroDivisionError: division by zero",
         "Traceback (most recent call last):",
         '  File "*/test_messages.py", line *, in <lambda>',
-        "    pushfake.fake.scheduler.call_at(0, lambda: 1 / 0)",
+        '    pushfake.fake.scheduler.handle("breaks", lambda payload: 1 / 0)',
         "ZeroDivisionError: division by zero",
     ],
     "test_a_request_handler_breaks": [

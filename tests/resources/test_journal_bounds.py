@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from pushfake import Fake, ManualClock, create_app
+from pushfake import Fake, ManualClock, MemoryStore, create_app
 from pushfake.core.journal import DEFAULT_BODY_BYTES, DEFAULT_BYTES, Entry, Journal
 from tests.leanplum.helpers import CREDS, post
 
@@ -81,7 +81,7 @@ def test_the_defaults():
 
 
 def test_a_cut_multibyte_body_decodes_cleanly():
-    journal = Journal(body_bytes=5)
+    journal = Journal(MemoryStore(), body_bytes=5)
     journal.add(Entry(1, 0.0, "leanplum", "POST", "/api", "start", None, None, b"{}", "ééé".encode()))
     (entry,) = journal.find()
     assert entry.to_dict()["body"] == "éé" and entry.to_dict()["bodyBytes"] == 6
@@ -90,4 +90,4 @@ def test_a_cut_multibyte_body_decodes_cleanly():
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5])
 def test_a_bad_bound_is_refused(bad):
     with pytest.raises(ValueError, match="whole number >= 1"):
-        Journal(max_bytes=bad)
+        Journal(MemoryStore(), max_bytes=bad)

@@ -3,10 +3,10 @@
 Vendors create deliveries while answering a send (state `queued`) and hand them to the
 delivery queue *after* the response has gone out, as the real services do. The queue keeps the
 newest `bound` deliveries (`core.retention`): the oldest are dropped and counted, and the
-gateway, which holds the records it is working on, finishes them without storing them again. The simulated
-device gateway (`pushfake.gateway`) attaches as the consumer and moves them on: `sending`,
-`retrying`, then `delivered` or `failed`. Views (a device's inbox, a send, a user) are queries
-over these records, never copies.
+gateway (told by `on_drop`) keeps those it has not finished in its own table until their final
+answer, without storing them here again. The simulated device gateway (`pushfake.gateway`)
+attaches as the consumer and moves them on: `sending`, `retrying`, then `delivered` or
+`failed`. Views (a device's inbox, a send, a user) are queries over these records, never copies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from pushfake.core.changes import Changes
 from pushfake.core.clock import Clock
 from pushfake.core.retention import DEFAULT_BOUNDS, Kept
 from pushfake.core.rng import SeededRandom
@@ -98,8 +97,8 @@ class DeliveryQueue:
         self._rng = rng
         self._consumer: Consumer | None = None
         self.tokens = TokenRegistry(store)  # tokens a gateway rejected; sends skip them
-        self.changes = Changes()  # wakes whoever long-polls for a delivery
-        self.kept = Kept(DEFAULT_BOUNDS["deliveries"])
+        self.changes = store.changes("deliveries")  # wakes whoever long-polls for a delivery
+        self.kept = Kept(store, "deliveries", "kept", bound=DEFAULT_BOUNDS["deliveries"])
         self._drop_listeners: list[DropListener] = []
 
     def on_drop(self, listener: DropListener) -> None:

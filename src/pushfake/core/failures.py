@@ -4,16 +4,18 @@ A request that raises answers 500 in the vendor's shape, and scheduled work that
 gateway attempt, a scheduled send) would otherwise die unseen while a test waits for a push
 that never comes. Both are recorded here, so the control plane, `POST /_pushfake/wait` and the
 pytest plugin can report them in the test that caused them.
+
+The failures live in the store under the owner "failures" (a log and its sequence counter), so
+whichever fake on a shared store failed, every fake lists it.
 """
 
 from __future__ import annotations
 
-import collections
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from pushfake.core.changes import Changes
+from pushfake.core.store import Log, Store
 
 
 @dataclass(frozen=True)
@@ -30,27 +32,36 @@ class Failure:
 
 
 class Failures:
-    """The latest failures (a bounded list), oldest first; `changes` wakes long-polls."""
+    """The latest `size` failures, oldest first; `changes` wakes long-polls."""
 
-    def __init__(self, size: int = 100) -> None:
-        self._items: collections.deque[Failure] = collections.deque(maxlen=size)
-        self._seq = 0
-        self.changes = Changes()
+    def __init__(self, store: Store, size: int = 100) -> None:
+        self._store = store
+        self._items: Log[Failure] = store.log("failures", "items")
+        self._seq = store.counter("failures", "seq")  # kept by `clear`: a long-poll waits for seqs after one
+        self.size = size
+        self.changes = store.changes("failures")
 
     def record(self, where: str, exc: BaseException, at: float) -> Failure:
-        self._seq += 1
-        failure = Failure(self._seq, at, where, f"{type(exc).__name__}: {exc}",
-                          "".join(traceback.format_exception(exc)))
-        self._items.append(failure)
+        text = "".join(traceback.format_exception(exc))
+        with self._store.transaction():
+            failure = Failure(self._seq.next(), at, where, f"{type(exc).__name__}: {exc}", text)
+            self._items.append(failure)
+            while len(self._items) > self.size:
+                self._items.pop_oldest()
         self.changes.notify()
         return failure
 
     def list(self, after: int = 0) -> list[Failure]:
-        return [f for f in self._items if f.seq > after]
+        with self._store.transaction():
+            items = self._items.items()
+        return [f for f in items if f.seq > after]
 
     @property
     def last_seq(self) -> int:
-        return self._seq
+        return self._seq.value
 
     def clear(self) -> None:
-        self._items.clear()
+        """Forget the failures listed so far (clearFailures); their numbers are not reused."""
+        with self._store.transaction():
+            while self._items.pop_oldest() is not None:
+                pass

@@ -13,16 +13,12 @@ collection walk them (pauses of tens of milliseconds under load).
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pushfake.core.changes import Changes
 from pushfake.core.decoding import parse_json
+from pushfake.core.store import Cell, Log, Store
 
 DEFAULT_SIZE = 10_000
 DEFAULT_BYTES = 64 * 1024 * 1024  # all entries together; ten thousand ordinary requests take ~15 MB
@@ -33,7 +29,8 @@ _LONG_TEXT = 256  # a parameter cut to fit keeps this many characters
 
 @dataclass(slots=True)
 class Entry:
-    seq: int  # 1, 2, 3... in arrival order; kept when older entries are dropped, from 1 after a clear
+    seq: int  # 1, 2, 3... in arrival order at every fake on the store; kept when older entries are dropped,
+    # from 1 after a clear or a reset
     at: float  # the fake's clock when the request arrived
     vendor: str
     method: str
@@ -48,7 +45,9 @@ class Entry:
     response: bytes | None = None  # the answer's body as rendered (the vendor's envelope)
     fault: str | None = None  # "<rule id>: <kind>" when a fault rule applied
     limit: str | None = None  # the id of the rate limit that refused the request
-    duration_ms: float = 0.0
+    # how long the fake took, in real time: a measurement of the host, not of the world, so two entries of
+    # the same request compare equal whatever it was (a world replayed from a seed is the same world)
+    duration_ms: float = field(default=0.0, compare=False)
     items: tuple[str, ...] = field(default=())  # a Leanplum multi's actions, in order
     users: tuple[str, ...] = field(default=())  # every user the request is about (`user` is the first)
     # True lengths; set when the journal keeps the entry (`body` / `response` / `params` may be cut)
@@ -103,37 +102,72 @@ class Query:
 
 class Journal:
     """`size` entries at most, holding `max_bytes` at most (the newest entry is always kept),
-    each with at most `body_bytes` of its body, answer and parameters."""
+    each with at most `body_bytes` of its body, answer and parameters.
 
-    def __init__(self, size: int = DEFAULT_SIZE, *, max_bytes: int = DEFAULT_BYTES,
-                 body_bytes: int = DEFAULT_BODY_BYTES) -> None:
-        self._lock = threading.Lock()
-        self._seq = itertools.count(1)
-        self._entries: deque[Entry] = deque()
+    Everything a request or a reset changes is in the store, under the owner "journal": the
+    entries (a log), the sequence numbers, the bytes held and the count dropped (counters), the
+    switch in force (a cell; None means `configured`, the fixtures' `journal.enabled`), and the wake-ups. Fakes
+    on one store keep one journal; the store reset empties it and seq starts again at 1."""
+
+    def __init__(self, store: Store, size: int = DEFAULT_SIZE, *, max_bytes: int = DEFAULT_BYTES,
+                 body_bytes: int = DEFAULT_BODY_BYTES, enabled: bool = True) -> None:
+        self._store = store
+        self._entries: Log[Entry] = store.log("journal", "entries")
+        self._seq = store.counter("journal", "seq")
+        self._bytes = store.counter("journal", "bytes")  # what the entries held weigh (`Entry.weight`)
+        self._dropped = store.counter("journal", "dropped")  # dropped to keep the bounds since the last clear
+        self._switch: Cell[bool] = store.cell("journal", "enabled")
         self._size = _checked("size", size)
         self.max_bytes = _checked("byte bound", max_bytes)
         self.body_bytes = _checked("body bound", body_bytes)
-        self.bytes = 0  # what the entries held weigh (`Entry.weight`)
-        self.dropped = 0  # entries dropped to keep the bounds since the last clear
-        self.enabled = True
-        self.changes = Changes()  # wakes whoever long-polls for a request
+        self.configured = enabled  # whether to journal when nothing switched it since the last reset
+        self.changes = store.changes("journal")  # wakes whoever long-polls for a request
 
     @property
     def size(self) -> int:
         return self._size
 
+    @property
+    def enabled(self) -> bool:
+        """Whether requests are journaled; setting it switches every fake on the store, until
+        the next reset."""
+        switched = self._switch.get()
+        return self.configured if switched is None else switched
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        self._switch.set(bool(on))
+
+    def configure(self, enabled: bool) -> None:
+        """A new fixtures document's switch: configured here, and in force for every fake on
+        the store."""
+        self.configured = enabled
+        self.enabled = enabled
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes.value
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped.value
+
     def next_seq(self) -> int:
-        return next(self._seq)
+        return self._seq.next()
 
     def add(self, entry: Entry) -> None:
         if self.enabled:
             self._fit(entry)
-            with self._lock:
-                self._entries.append(entry)
-                self.bytes += entry.weight
-                while len(self._entries) > self._size or (self.bytes > self.max_bytes and len(self._entries) > 1):
-                    self.bytes -= self._entries.popleft().weight
-                    self.dropped += 1
+            entries, size, max_bytes = self._entries, self._size, self.max_bytes
+            with self._store.transaction():
+                entries.append(entry)
+                held = self._bytes.add(entry.weight)
+                dropped = 0
+                while len(entries) > size or (held > max_bytes and len(entries) > 1):
+                    held = self._bytes.add(-entries.pop_oldest().weight)  # type: ignore[union-attr]
+                    dropped += 1
+                if dropped:
+                    self._dropped.add(dropped)
             self.changes.notify()
 
     def _fit(self, entry: Entry) -> None:
@@ -151,27 +185,31 @@ class Journal:
 
     def find(self, query: Query = Query(), limit: int | None = None) -> list[Entry]:
         """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
-        with self._lock:
-            snapshot: Iterable[Entry] = list(self._entries)
+        with self._store.transaction():
+            snapshot = self._entries.items()
         rows = [e for e in snapshot if query.matches(e)]
         return rows[-limit:] if limit else rows
 
     def last_seq(self) -> int:
-        with self._lock:
-            return self._entries[-1].seq if self._entries else 0
+        """The newest entry's seq, 0 when there is none."""
+        with self._store.transaction():
+            newest = self._entries.newest()
+        return newest.seq if newest is not None else 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._seq = itertools.count(1)
-            self.bytes = self.dropped = 0
+        """Forget every entry (clearJournal): seq starts again at 1; the switch stays."""
+        with self._store.transaction():
+            while self._entries.pop_oldest() is not None:
+                pass
+            for counter in (self._seq, self._bytes, self._dropped):
+                counter.add(-counter.value)
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {"held": len(self._entries), "dropped": self.dropped, "bytes": self.bytes,
+        with self._store.transaction():
+            return {"held": len(self._entries), "dropped": self._dropped.value, "bytes": self._bytes.value,
                     "maxEntries": self._size, "maxBytes": self.max_bytes, "bodyBytes": self.body_bytes}
 
 

@@ -13,6 +13,11 @@ removed and cleared alike (fixtures file, control plane, Python):
 
 The vendor rules themselves live with each vendor; this module only holds which limits are in
 force, with what numbers, and the token buckets' state. Removing a built-in limit turns it off.
+
+All of it lives in the store, so every fake on one store enforces the same limits with the same
+buckets. Under the owner `IN_FORCE`, which a data-only reset keeps: the limits in force (`limits`;
+None means the configured ones) and the numbering of run-time ids (`ids`); under `limits`, the
+buckets, full again after any reset. The store's reset is the book's whole reset.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pushfake.core.clock import Clock
 from pushfake.core.spec import ApiSpec, SchemaValidator
+from pushfake.core.store import Store
 
 BUILT_IN_KINDS = {"device-locking": "leanplum", "dev-mode-rate": "leanplum", "multi-size": "leanplum",
                   "concurrency": "dengage"}
@@ -46,93 +52,119 @@ class Limit:
         return {"id": self.id, "kind": self.kind, "vendor": self.vendor, **self.settings, "scope": self.scope}
 
 
-@dataclass(slots=True)
-class _Bucket:
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One token bucket (`key`, in the book's table): the limit it belongs to, its tokens at `at`."""
+
+    key: str
+    limit: str
     tokens: float
     at: float
 
 
+IN_FORCE = "limits-in-force"  # the store owner of the limits in force; `Fake.reset(keep_config)` keeps it
+
+
 class LimitBook:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, store: Store) -> None:
         self._clock = clock
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self.store = store  # where the vendors' limits keep their own counts too
+        self._ids = store.counter(IN_FORCE, "ids")
+        self._in_force = store.cell(IN_FORCE, "limits")  # id -> Limit, in order; None: the configured ones
+        self._buckets = store.table("limits", "buckets")  # _bucket_key(...) -> Bucket
         self._configured: list[Limit] = []
-        self._limits: dict[str, Limit] = {}
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     # --- configuration -----------------------------------------------------------------------
     def parse_all(self, raw_limits: list[Any], where: str = "limits") -> list[Limit]:
-        """Limits from their JSON forms, as configuration; ValueError naming the place."""
-        return [self._parse(raw, f"{where}[{i}]", "fixtures") for i, raw in enumerate(raw_limits)]
+        """Limits from their JSON forms, as configuration; ValueError naming the place. Only a
+        check: the ids it gives are its own, the book's numbering is not touched."""
+        ids = itertools.count(1)
+        return [self._parse(raw, f"{where}[{i}]", "fixtures", lambda: f"limit-{next(ids)}")
+                for i, raw in enumerate(raw_limits)]
 
     def configure(self, limits: list[Limit]) -> None:
         """The configured limits (the vendors' settings and the fixtures' `limits`), in force now."""
         self._configured = list(limits)
-        self.reset()
-
-    def reset(self, keep_current: bool = False) -> None:
-        """Back to the configured limits, or (`keep_current`) keep the ones in force; either way
-        every bucket is full again."""
-        with self._lock:
-            if not keep_current:
-                self._limits = {lim.id: lim for lim in self._configured}
-                self._ids = itertools.count(1)
-            self._buckets.clear()
+        with self.store.transaction():
+            self._in_force.set(None)
 
     def add(self, raw: Any) -> Limit:
-        """Add a limit from its JSON form; an id already in use (a built-in one) is replaced."""
-        limit = raw if isinstance(raw, Limit) else self._parse(raw, "", "runtime")
-        with self._lock:
-            self._limits[limit.id] = limit
-            self._buckets = {k: b for k, b in self._buckets.items() if k[0] != limit.id}
+        """Add a limit from its JSON form; an id already in use (a built-in one) is replaced, and
+        its buckets are full again. A limit refused (ValueError) changes nothing."""
+        with self.store.transaction():
+            limits = self._limits()
+            limit = self._parse(raw, "", "runtime", lambda: self._next_id(limits))
+            self._in_force.set({**limits, limit.id: limit})
+            self._drop_buckets(lambda bucket: bucket.limit == limit.id)
         return limit
 
     def remove(self, limit_id: str) -> bool:
-        with self._lock:
-            found = self._limits.pop(limit_id, None) is not None
-        return found
+        with self.store.transaction():
+            limits = self._limits()
+            if limit_id not in limits:
+                return False
+            self._in_force.set({k: v for k, v in limits.items() if k != limit_id})
+        return True
 
     def clear(self) -> None:
         """No limits at all (a load test that wants none); a reset brings them back."""
-        with self._lock:
-            self._limits.clear()
-            self._buckets.clear()
+        with self.store.transaction():
+            self._in_force.set({})
+            self._drop_buckets(lambda bucket: True)
 
     def limits(self) -> list[Limit]:
-        with self._lock:
-            return list(self._limits.values())
+        return list(self._limits().values())
 
     def get(self, limit_id: str) -> Limit | None:
-        return self._limits.get(limit_id)
+        return self._limits().get(limit_id)
 
     def of_kind(self, vendor: str, kind: str) -> Limit | None:
         """The first limit in force of `kind` for `vendor` (the built-in ones are unique)."""
-        return next((lim for lim in self._limits.values() if lim.vendor == vendor and lim.kind == kind), None)
+        return next((lim for lim in self._limits().values() if lim.vendor == vendor and lim.kind == kind), None)
 
     # --- token buckets ------------------------------------------------------------------------
     def take(self, vendor: str, app: str | None, user: str | None) -> tuple[Limit, float] | None:
         """Take one token from each bucket this request falls under; the first empty bucket's
         limit and the seconds until it has a token again, or None when every bucket allows it."""
-        buckets = [lim for lim in self._limits.values() if lim.kind == "token-bucket" and lim.vendor == vendor]
+        buckets = [lim for lim in self._limits().values() if lim.kind == "token-bucket" and lim.vendor == vendor]
         if not buckets:
             return None
         now = self._clock.now()
-        with self._lock:
+        with self.store.transaction():
             for limit in buckets:
-                key = (app or "") if limit["per"] != "user" else f"{app or ''}\x00{user or ''}"
+                key = _bucket_key(limit, app, user)
                 rate, burst = float(limit["rate"]), float(limit["burst"])
-                bucket = self._buckets.get((limit.id, key))
-                if bucket is None:
-                    bucket = self._buckets[(limit.id, key)] = _Bucket(burst, now)
-                bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
-                bucket.at = now
-                if bucket.tokens < 1.0:
-                    return limit, (1.0 - bucket.tokens) / rate if rate > 0 else 60.0
-                bucket.tokens -= 1.0
+                bucket = self._buckets.get(key)
+                tokens = burst if bucket is None else min(burst, bucket.tokens + (now - bucket.at) * rate)
+                if tokens < 1.0:
+                    self._buckets.put(key, Bucket(key, limit.id, tokens, now))
+                    return limit, (1.0 - tokens) / rate if rate > 0 else 60.0
+                self._buckets.put(key, Bucket(key, limit.id, tokens - 1.0, now))
         return None
 
-    def _parse(self, raw: Any, where: str, scope: str) -> Limit:
+    # --- the limits in force -----------------------------------------------------------------
+    def _limits(self) -> dict[str, Limit]:
+        """The limits in force (never changed in place: a change puts a new dict in the cell)."""
+        limits: dict[str, Limit] | None = self._in_force.get()
+        if limits is None:
+            with self.store.transaction():
+                limits = self._in_force.get()
+                if limits is None:
+                    limits = {lim.id: lim for lim in self._configured}
+                    self._in_force.set(limits)
+        return limits
+
+    def _next_id(self, limits: dict[str, Limit]) -> str:
+        """The next run-time id not in force (the fixtures' limits number theirs from 1 too)."""
+        while (limit_id := f"limit-{self._ids.next()}") in limits:
+            pass
+        return limit_id
+
+    def _drop_buckets(self, which: Callable[[Bucket], bool]) -> None:
+        for key in [bucket.key for bucket in self._buckets.values() if which(bucket)]:
+            self._buckets.delete(key)
+
+    def _parse(self, raw: Any, where: str, scope: str, next_id: Callable[[], str]) -> Limit:
         if isinstance(raw, Limit):
             return raw
         problem = _schema().problem(raw)
@@ -146,7 +178,7 @@ class LimitBook:
         if kind == "token-bucket":
             settings.setdefault("per", "app")
             settings.setdefault("burst", max(1, int(float(settings["rate"]))))
-        default_id = f"{vendor}-{kind}" if kind in BUILT_IN_KINDS else f"limit-{next(self._ids)}"
+        default_id = f"{vendor}-{kind}" if kind in BUILT_IN_KINDS else next_id()
         return Limit(str(raw.get("id") or default_id), kind, vendor, settings, scope)
 
 
@@ -167,6 +199,13 @@ def refusal(limit: Limit, message: str, wait: float | None = None) -> Refusal:
         configured = wait
     return Refusal(limit.settings.get("message", message), configured if configured not in (None, False) else None,
                    limit.id)
+
+
+def _bucket_key(limit: Limit, app: str | None, user: str | None) -> str:
+    """A bucket's key: the limit's id (length first, so no id reads as another's prefix), then the
+    app or account, and the user for a per-user bucket."""
+    where = (app or "") if limit["per"] != "user" else f"{app or ''}\x00{user or ''}"
+    return f"{len(limit.id)}:{limit.id}{where}"
 
 
 def retry_after_header(seconds: float) -> str:

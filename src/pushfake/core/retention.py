@@ -8,9 +8,10 @@ the fixtures' `retention` section, or `Fake(retention=...)` / `pushfake serve --
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+
+from pushfake.core.store import Store
 
 # Defaults: far more than one test (or one suite between resets) makes, small enough that a
 # server at every bound stays near a hundred MB (see bench/ `resources`).
@@ -36,40 +37,40 @@ def bounds_from(*layers: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 class Kept:
-    """Keys of one kind of record in the order they were made; `add` returns the keys over the
-    bound (the oldest), which the owner then deletes. Re-adding a key keeps its first place."""
+    """Keys of one kind of record in the order they were made, held in the store (`ordered`,
+    with a `dropped` counter beside it); `add` returns the keys over the bound (the oldest),
+    which the owner then deletes. Re-adding a key keeps its first place."""
 
-    __slots__ = ("bound", "dropped", "_order")
+    __slots__ = ("bound", "_order", "_dropped")
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, store: Store, *name: str, bound: int) -> None:
         self.bound = bound
-        self.dropped = 0
-        # An OrderedDict, not a dict: a dict whose oldest keys are deleted keeps their holes at the
-        # front until it resizes, so finding the oldest would scan them (quadratic at 100,000).
-        self._order: OrderedDict[Any, None] = OrderedDict()
+        self._order = store.ordered(*name)
+        self._dropped = store.counter(*name, "dropped")
 
     def add(self, key: Any) -> list[Any]:
-        self._order.setdefault(key, None)
-        if len(self._order) <= self.bound:
+        order = self._order
+        order.add(key)
+        if len(order) <= self.bound:
             return []
         over = []
-        while len(self._order) > self.bound:
-            over.append(self._order.popitem(last=False)[0])
-        self.dropped += len(over)
+        while len(order) > self.bound:
+            over.append(order.pop_oldest())
+        self._dropped.add(len(over))
         return over
 
     def discard(self, key: Any) -> None:
-        self._order.pop(key, None)
+        self._order.discard(key)
 
     def oldest(self) -> Any:
-        return next(iter(self._order), None)
+        return self._order.oldest()
 
     def __len__(self) -> int:
         return len(self._order)
 
-    def clear(self) -> None:
-        self._order.clear()
-        self.dropped = 0
+    @property
+    def dropped(self) -> int:
+        return self._dropped.value
 
     def stats(self) -> dict[str, int]:
-        return {"held": len(self._order), "dropped": self.dropped, "max": self.bound}
+        return {"held": len(self._order), "dropped": self._dropped.value, "max": self.bound}

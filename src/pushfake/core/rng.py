@@ -14,22 +14,34 @@ import secrets
 import string
 import threading
 
+from pushfake.core.store import MemoryStore, Store
+
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
 class SeededRandom:
-    """A thread-safe wrapper over one `random.Random`, with the draws the fake needs."""
+    """A thread-safe wrapper over one `random.Random`, with the draws the fake needs; its state is
+    the store's cell `name` (a store of its own when none is given)."""
 
-    def __init__(self, seed: int = 0, *, unguessable: bool = False) -> None:
+    def __init__(self, seed: int = 0, *, unguessable: bool = False, store: Store | None = None,
+                 name: tuple[str, ...] = ("rng",)) -> None:
         self.seed = seed
         self.unguessable = unguessable
-        self._random = random.Random(seed)
+        self._state = (store if store is not None else MemoryStore()).cell(*name)
         self._lock = threading.Lock()
+
+    @property
+    def _random(self) -> random.Random:
+        generator = self._state.get()
+        if generator is None:  # none drawn since the last reset: start from the seed
+            generator = random.Random(self.seed)
+            self._state.set(generator)
+        return generator
 
     def reseed(self, seed: int) -> None:
         with self._lock:
             self.seed = seed
-            self._random.seed(seed)
+            self._state.set(None)
 
     def token(self, length: int = 43) -> str:
         """A base64url-looking token, like Leanplum's start `token`."""

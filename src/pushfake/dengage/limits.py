@@ -2,14 +2,15 @@
 
 Concurrency: at most `limit` requests of one account are being processed at once; one more is
 refused with 429. A request is in flight from its admission until it is answered (a processing
-delay, when configured, keeps it there), a reset of the fake meanwhile included: it is still being
-processed, so it still counts, and its end is always counted off. Which limits are in force, with
-what numbers, is the `LimitBook`'s to say.
+delay, when configured, keeps it there). The counts live in the store (`dengage/in-flight`, by
+account), so every fake on one store counts the same requests. A reset of the fake empties them
+with the rest of the world: a request still being processed is no longer counted, and its end is
+counted off what is there, never below zero, so a reset never leaks a place. Which limits are in
+force, with what numbers, is the `LimitBook`'s to say.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,33 +21,31 @@ from pushfake.dengage.errors import DengageError
 class AccountLimits:
     def __init__(self, book: LimitBook) -> None:
         self._book = book
-        self._in_flight: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._store = book.store
+        self._in_flight = book.store.table("dengage", "in-flight")  # account id -> requests being processed
 
     @contextmanager
     def admitted(self, account_id: str, userkey: str, too_many: str) -> Iterator[None]:
         """Count a request in flight for the account, or refuse it with 429 (`too_many`: the
         operation's words for it); then take a token from the account's buckets, if any."""
         concurrency = self._book.of_kind("dengage", "concurrency")
-        with self._lock:
-            if concurrency is not None and self._in_flight.get(account_id, 0) >= concurrency["limit"]:
+        with self._store.transaction():
+            count = self._in_flight.get(account_id) or 0
+            if concurrency is not None and count >= concurrency["limit"]:
                 raise refused(concurrency, too_many)
             bucket = self._book.take("dengage", account_id, userkey)
             if bucket is not None:
                 raise refused(bucket[0], too_many, bucket[1])
-            self._in_flight[account_id] = self._in_flight.get(account_id, 0) + 1
+            self._in_flight.put(account_id, count + 1)
         try:
             yield
         finally:
-            with self._lock:
-                left = self._in_flight[account_id] - 1
-                if left:
-                    self._in_flight[account_id] = left
+            with self._store.transaction():
+                left = (self._in_flight.get(account_id) or 0) - 1
+                if left > 0:
+                    self._in_flight.put(account_id, left)
                 else:
-                    del self._in_flight[account_id]  # an account seen once holds no entry for ever
-
-    def reset(self) -> None:
-        """Nothing to forget: the requests in flight are still in flight (see the module's doc)."""
+                    self._in_flight.delete(account_id)  # an account seen once holds no row for ever
 
 
 def refused(limit: Limit, message: str, wait: float | None = None) -> DengageError:

@@ -68,6 +68,7 @@ class DengageService:
         self._deliveries = deliveries
         deliveries.on_drop(self._forget_delivery)
         self._scheduler = scheduler
+        scheduler.handle("dengage-scheduled-send", self._deliver_scheduled)
         self.limits = AccountLimits(limits)
         self._operations: dict[str, Operation] = {
             "login": self._login, "sendInstantPush": self._send_instant, "getSendInstantPushReport": self._report}
@@ -89,7 +90,6 @@ class DengageService:
         self.settings = world.settings
 
     def reset(self) -> None:
-        self.limits.reset()
         self.world.install(self.state)
 
     # --- inspection ------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class DengageService:
             self.state.put_send(send)
             pending = self._deliver(account, send, plan) if plan.schedule_at is None else []
         if plan.schedule_at is not None:
-            self._scheduler.call_at(plan.schedule_at, lambda: self._deliver_scheduled(account, send, plan))
+            self._scheduler.call_at(plan.schedule_at, "dengage-scheduled-send", (account.id, plan, send))
         return Answer(200, {"code": 0, "message": "Success", "data": {"trackingId": tracking_id}}, pending)
 
     def _plan(self, account: Account, body: dict[str, Any]) -> _Plan:
@@ -284,8 +284,15 @@ class DengageService:
         self.state.put_send(send)
         return list(send.delivery_ids)
 
-    def _deliver_scheduled(self, account: Account, send: Send, plan: _Plan) -> None:
+    def _deliver_scheduled(self, due: tuple[str, _Plan, Send]) -> None:
+        """A scheduled send falls due (through whichever fake on the store finds it due): the
+        send as stored, or as it was scheduled if the sends bound has dropped it since."""
+        account_id, plan, scheduled = due
         with self.state.transaction():
+            account = self.state.account(account_id)
+            if account is None:
+                return
+            send = self.state.send(account_id, scheduled.tracking_id) or scheduled
             ids = self._deliver(account, send, plan)
         self._deliveries.hand_off_now(ids)
 

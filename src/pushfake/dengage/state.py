@@ -17,15 +17,14 @@ from pushfake.dengage.models import AccessToken, Account, Contact, PushDevice, S
 class DengageState:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.kept_sends = Kept(DEFAULT_BOUNDS["sends"])  # (account, tracking id), oldest first
-        self.kept_tokens = Kept(DEFAULT_BOUNDS["tokens"])  # token values, oldest first
-        self.expired_tokens = 0  # purged because they expired, since the last reset
+        # (account, tracking id) and token values, oldest first
+        self.kept_sends = Kept(store, "dengage", "kept-sends", bound=DEFAULT_BOUNDS["sends"])
+        self.kept_tokens = Kept(store, "dengage", "kept-tokens", bound=DEFAULT_BOUNDS["tokens"])
+        self._expired_tokens = store.counter("dengage", "expired-tokens")  # purged, since the last reset
 
-    def clear_kept(self) -> None:
-        """The store was reset: nothing is held any more."""
-        self.kept_sends.clear()
-        self.kept_tokens.clear()
-        self.expired_tokens = 0
+    @property
+    def expired_tokens(self) -> int:
+        return self._expired_tokens.value
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
@@ -74,7 +73,7 @@ class DengageState:
             self.kept_tokens.discard(oldest)
             if held is not None:
                 table.delete(oldest)
-                self.expired_tokens += 1
+                self._expired_tokens.next()
         table.put(token.value, token)
         for old in self.kept_tokens.add(token.value):
             table.delete(old)

@@ -6,64 +6,85 @@ a full reset, or with `remove` / `clear()`; `added(...)` scopes one to a block, 
 faults end with the test.
 Every probability draw comes from the book's own generator, seeded from the fake's seed, so
 adding a fault never shifts the ids the fake hands out.
+
+Everything that changes lives in the store, so every fake on one store applies the same rules
+and counts them together. Under the owner `IN_FORCE`, which a data-only reset keeps: the rules in
+force (`rules`; None means the fixtures' rules, parsed again the first time they are needed) and
+the numbering of rule ids (`ids`). Under `faults`: each rule's counts (`counts`, by rule id) and
+the generator (`rng`).
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pushfake.core.clock import Clock
 from pushfake.core.rng import SeededRandom
+from pushfake.core.store import Store
 from pushfake.faults.kinds import Fault
 from pushfake.faults.rules import RequestFacts, Rule, rule_from
 
+IN_FORCE = "faults-in-force"  # the store owner of the rules in force; `Fake.reset(keep_config)` keeps it
+Rules = tuple[Rule, ...]
+_CandidateKey = tuple[str, str | None, tuple[str, ...]]
+
 
 class FaultBook:
-    def __init__(self, clock: Clock, seed: int) -> None:
+    def __init__(self, clock: Clock, seed: int, store: Store) -> None:
         self._clock = clock
-        self._rng = SeededRandom(_derived(seed))
-        self._lock = threading.Lock()
-        self._rules: list[Rule] = []
-        # (vendor, operation, multi items) -> the rules that can match such a request, in order;
-        # emptied whenever the rules change, so a request checks only rules about it
-        self._candidates: dict[tuple[str, str | None, tuple[str, ...]], list[Rule]] = {}
-        self._configured: list[Any] = []  # the fixtures' rules as written; parsed anew at each reset
-        self._ids = itertools.count(1)
+        self._store = store
+        self._rng = SeededRandom(_derived(seed), store=store, name=("faults", "rng"))
+        self._ids = store.counter(IN_FORCE, "ids")
+        self._in_force = store.cell(IN_FORCE, "rules")  # Rules; None: the fixtures' rules
+        self._counts = store.table("faults", "counts")  # rule id -> (seen, fired)
+        self._configured: list[Any] = []  # the fixtures' rules as written; parsed anew after each reset
+        # The rules in force it was built for, and (vendor, operation, multi items) -> the rules
+        # that can match such a request, in order, so a request checks only rules about it. Only
+        # a cache: whoever changes the rules (any fake on the store) puts a new tuple in the cell,
+        # and a cache built for another tuple is dropped at the next request.
+        self._candidates: tuple[Rules | None, dict[_CandidateKey, list[Rule]]] = (None, {})
 
     # --- configuration -----------------------------------------------------------------------
     def parse_all(self, raw_rules: list[Any], where: str = "faults") -> list[Rule]:
-        """Rules from their JSON forms, as configuration; ValueError naming the place."""
-        rules = [self._parse(raw, f"{where}[{i}]", scope="fixtures") for i, raw in enumerate(raw_rules)]
+        """Rules from their JSON forms, as configuration; ValueError naming the place. Only a
+        check: the ids it gives are its own, the book's numbering is not touched."""
+        ids = itertools.count(1)
+        rules = [self._parse(raw, f"{where}[{i}]", f"fault-{next(ids)}", "fixtures")
+                 for i, raw in enumerate(raw_rules)]
         _unique(rules)
         return rules
 
     def configure(self, raw_rules: list[Any]) -> None:
         """The fixtures' rules (as written; `parse_all` has checked them), in force now; run-time
-        ones are dropped. A reset parses them again, so '+30s' windows count from the reset."""
+        ones are dropped. They are parsed after every reset, so '+30s' windows count from it."""
         self._configured = list(raw_rules)
-        self.reset(seed=None)
+        with self._store.transaction():
+            self._in_force.set(None)
 
-    def reset(self, seed: int | None, keep_current: bool = False) -> None:
-        """Back to the fixtures' rules, or (`keep_current`) keep the rules in force; either way
-        with fresh counters, and the generator reseeded when `seed` is given."""
-        with self._lock:
+    def reset(self, seed: int | None) -> None:
+        """What the store's reset cannot do, after it: the generator reseeded when `seed` is
+        given, and, unless the owner `IN_FORCE` was kept (`keep_config`), the fixtures' rules
+        parsed now, so their windows count from the reset. Counts are fresh either way."""
+        with self._store.transaction():
             if seed is not None:
                 self._rng.reseed(_derived(seed))
-            if keep_current:
-                self._set_rules([r.fresh() for r in self._rules])
-            else:
-                self._ids = itertools.count(1)  # the same test after a reset gets the same rule ids
-                self._set_rules(self.parse_all(self._configured))
+            self._rules()
 
     def add(self, raw: Any) -> Rule:
-        """Add a rule from its JSON form (or a `Rule`); an `id` already in use replaces that rule."""
-        rule = raw if isinstance(raw, Rule) else self._parse(raw, "")
-        with self._lock:
-            self._set_rules([r for r in self._rules if r.id != rule.id] + [rule])
+        """Add a rule from its JSON form (or a `Rule`); an `id` already in use replaces that rule.
+        A rule refused (ValueError) changes nothing."""
+        with self._store.transaction():
+            rules = self._rules()
+            if isinstance(raw, Rule):
+                rule = raw.standing(0, 0)
+            else:
+                rule = self._parse(raw, "", f"fault-{self._ids.value + 1}")
+                self._ids.next()
+            self._in_force.set((*(r for r in rules if r.id != rule.id), rule))
+            self._counts.delete(rule.id)
         return rule
 
     @contextmanager
@@ -76,72 +97,94 @@ class FaultBook:
             self.remove(rule.id)
 
     def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            kept = [r for r in self._rules if r.id != rule_id]
-            found = len(kept) != len(self._rules)
-            self._set_rules(kept)
-        return found
+        with self._store.transaction():
+            rules = self._rules()
+            kept = tuple(r for r in rules if r.id != rule_id)
+            if len(kept) == len(rules):
+                return False
+            self._in_force.set(kept)
+            self._counts.delete(rule_id)
+        return True
 
     def clear(self) -> None:
-        with self._lock:
-            self._set_rules([])
+        """No rules at all, fixtures' included, until the next full reset."""
+        with self._store.transaction():
+            for rule in self._rules():
+                self._counts.delete(rule.id)
+            self._in_force.set(())
 
     def rules(self) -> list[Rule]:
-        with self._lock:
-            return list(self._rules)
+        """The rules in force, in order, each with its counts."""
+        with self._store.transaction():
+            return [self._standing(r) for r in self._rules()]
 
     def get(self, rule_id: str) -> Rule | None:
-        with self._lock:
-            return next((r for r in self._rules if r.id == rule_id), None)
+        with self._store.transaction():
+            return next((self._standing(r) for r in self._rules() if r.id == rule_id), None)
 
     # --- requests ----------------------------------------------------------------------------
     def pick(self, facts: RequestFacts) -> tuple[Rule, Fault] | None:
         """The fault for this request, if a rule fires; counts the request on every rule it matches."""
-        if not self._rules:
+        if not self._rules():
             return None
-        key = (facts.vendor, facts.operation, facts.items)
-        rules = self._candidates.get(key)
-        if rules is None:
-            rules = self._candidates_for(key)
-            if not rules:
-                return None
         now = self._clock.now()
+        counts = self._counts
         chosen: tuple[Rule, Fault] | None = None
-        with self._lock:
-            for rule in rules:
-                if rule.spent or not rule.match.matches(facts) or not rule.in_window(now):
+        with self._store.transaction():  # the rules read again inside: what another fake did meanwhile holds
+            for rule in self._candidates_for(self._rules(), (facts.vendor, facts.operation, facts.items)):
+                if not rule.match.matches(facts) or not rule.in_window(now):
                     continue
-                rule.seen += 1
-                if chosen is not None:
+                seen, fired = counts.get(rule.id) or (0, 0)
+                if rule.spent_after(seen, fired):
                     continue
-                if rule.nth is not None and rule.seen != rule.nth:
-                    continue
-                if rule.probability < 1.0 and not self._rng.random() < rule.probability:
-                    continue
-                chosen = (rule, rule.next_fault())
+                seen += 1
+                if (chosen is None and (rule.nth is None or seen == rule.nth)
+                        and (rule.probability >= 1.0 or self._rng.random() < rule.probability)):
+                    chosen = (rule.standing(seen, fired + 1), rule.step(fired))
+                    fired += 1
+                counts.put(rule.id, (seen, fired))
         return chosen
-
-    def _set_rules(self, rules: list[Rule]) -> None:
-        self._rules = rules
-        self._candidates = {}
-
-    def _candidates_for(self, key: tuple[str, str | None, tuple[str, ...]]) -> list[Rule]:
-        vendor, operation, items = key
-        with self._lock:
-            found = [r for r in self._rules if r.match.vendor in (None, vendor)
-                     and (r.match.operation is None or r.match.operation == operation or r.match.operation in items)]
-            if len(self._candidates) >= 4096:  # many distinct multi batches: start the cache over
-                self._candidates = {}
-            self._candidates[key] = found
-        return found
 
     def draw(self, fault: Fault) -> float:
         """Seconds of `delay` for one application of `fault`."""
         return fault.delay.draw(self._rng)
 
-    def _parse(self, raw: Any, where: str, scope: str = "runtime") -> Rule:
+    # --- the rules in force --------------------------------------------------------------------
+    def _rules(self) -> Rules:
+        """The rules in force; after a reset, the fixtures' rules, parsed now with the next ids."""
+        rules: Rules | None = self._in_force.get()
+        if rules is not None:
+            return rules
+        with self._store.transaction():
+            rules = self._in_force.get()
+            if rules is None:
+                rules = tuple(self._parse(raw, f"faults[{i}]", f"fault-{self._ids.next()}", "fixtures")
+                              for i, raw in enumerate(self._configured))
+                self._in_force.set(rules)
+        return rules
+
+    def _standing(self, rule: Rule) -> Rule:
+        seen, fired = self._counts.get(rule.id) or (0, 0)
+        return rule.standing(seen, fired)
+
+    def _candidates_for(self, rules: Rules, key: _CandidateKey) -> list[Rule]:
+        built_for, cache = self._candidates
+        if built_for is not rules and built_for != rules:
+            cache = {}
+            self._candidates = (rules, cache)  # a thread that read other rules fills its own dict
+        found = cache.get(key)
+        if found is None:
+            vendor, operation, items = key
+            found = [r for r in rules if r.match.vendor in (None, vendor)
+                     and (r.match.operation is None or r.match.operation == operation or r.match.operation in items)]
+            if len(cache) >= 4096:  # many distinct multi batches: start the cache over
+                cache.clear()
+            cache[key] = found
+        return found
+
+    def _parse(self, raw: Any, where: str, rule_id: str, scope: str = "runtime") -> Rule:
         try:
-            return rule_from(raw, rule_id=f"fault-{next(self._ids)}", now=self._clock.now(), scope=scope)
+            return rule_from(raw, rule_id=rule_id, now=self._clock.now(), scope=scope)
         except ValueError as exc:
             text = str(exc)
             if not where:

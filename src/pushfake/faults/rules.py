@@ -5,12 +5,15 @@ its time window) when its trigger says so: every time, the `nth` matching reques
 a `probability` (a seeded draw), at most `times` times. Each firing applies the next fault of
 its `sequence` ("fail twice, then succeed" is a sequence of two errors); a spent sequence
 stops firing unless it `repeat`s.
+
+A `Rule` is what the rule says; what requests did with it (how many matched, how many got a
+fault) is counted in the store by the book, and only copied into the `Rule` the book hands out.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pushfake.core.spec import ApiSpec, SchemaValidator
@@ -66,7 +69,7 @@ class Match:
         return out
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     match: Match
@@ -78,28 +81,31 @@ class Rule:
     start: float | None = None
     end: float | None = None
     scope: str = "runtime"  # "fixtures": part of the configuration a data reset keeps
-    seen: int = field(default=0)  # matching requests so far
-    fired: int = field(default=0)  # how many of them got a fault
+    seen: int = 0  # matching requests so far, as the store counted them when the rule was handed out
+    fired: int = 0  # how many of them got a fault (likewise)
 
     @property
     def spent(self) -> bool:
-        if self.times is not None and self.fired >= self.times:
+        return self.spent_after(self.seen, self.fired)
+
+    def spent_after(self, seen: int, fired: int) -> bool:
+        """Whether the rule fires no more once it has seen `seen` requests and fired on `fired`."""
+        if self.times is not None and fired >= self.times:
             return True
-        if self.nth is not None and self.seen >= self.nth:
+        if self.nth is not None and seen >= self.nth:
             return True
-        return not self.repeat and self.fired >= len(self.steps)
+        return not self.repeat and fired >= len(self.steps)
 
     def in_window(self, now: float) -> bool:
         return (self.start is None or now >= self.start) and (self.end is None or now < self.end)
 
-    def next_fault(self) -> Fault:
-        fault = self.steps[self.fired % len(self.steps)]
-        self.fired += 1
-        return fault
+    def step(self, fired: int) -> Fault:
+        """The fault of the firing after `fired` earlier ones."""
+        return self.steps[fired % len(self.steps)]
 
-    def fresh(self) -> Rule:
-        return Rule(self.id, self.match, self.steps, self.repeat, self.probability, self.nth,
-                    self.times, self.start, self.end, self.scope)
+    def standing(self, seen: int, fired: int) -> Rule:
+        """This rule with its counts, as the book hands it out."""
+        return replace(self, seen=seen, fired=fired)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "match": self.match.to_dict()}

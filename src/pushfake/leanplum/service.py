@@ -72,7 +72,6 @@ class LeanplumService:
         self.settings = world.settings
 
     def reset(self) -> None:
-        self.limits.reset()
         self.world.install(self.state, self._clock.now())
 
     # --- inspection, for tests and the control plane --------------------------------------

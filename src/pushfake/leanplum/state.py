@@ -6,7 +6,6 @@ Events are kept up to a bound over all apps and users (`core.retention`), oldest
 
 from __future__ import annotations
 
-import itertools
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -18,12 +17,9 @@ from pushfake.leanplum.models import App, Device, Event, User
 class LeanplumState:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.kept_events = Kept(DEFAULT_BOUNDS["events"])  # keys (app, user, n), oldest first
-        self._event_numbers = itertools.count()
-
-    def clear_kept(self) -> None:
-        """The store was reset: nothing is held any more."""
-        self.kept_events.clear()
+        # keys (app, user, n), oldest first
+        self.kept_events = Kept(store, "leanplum", "kept-events", bound=DEFAULT_BOUNDS["events"])
+        self._event_numbers = store.counter("leanplum", "event-numbers")
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self._store.transaction()
@@ -88,7 +84,7 @@ class LeanplumState:
         events, _ = table.get_or_create(event.user_id, list)
         events.append(event)
         table.put(event.user_id, events)
-        for old_app, old_user, _ in self.kept_events.add((app_id, event.user_id, next(self._event_numbers))):
+        for old_app, old_user, _ in self.kept_events.add((app_id, event.user_id, self._event_numbers.next())):
             self._drop_oldest_event(old_app, old_user)
 
     def _drop_oldest_event(self, app_id: str, user_id: str) -> None:
