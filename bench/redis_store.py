@@ -14,6 +14,11 @@
 4. Create-if-absent for `createDisposition`: 200 concurrent `start`s of one new user, each its
    own connection, as a Lua `EVALSHA` vs a `WATCH`/`MULTI` retry loop (retries counted) vs a naive
    GET-then-SET: wall time, latency, users created (must be 1), sessions counted (must be 200).
+5. The replica store as built (`pushfake.core.redis_store.RedisStore`), in process: µs and Redis
+   round trips per empty transaction, per one-write transaction, per read outside a transaction;
+   a Leanplum `start` (new user) and `sendMessage` through a `Fake` + `create_app` (starlette
+   TestClient) on a `RedisStore` (fresh reads outside transactions, and without them) vs on a
+   `MemoryStore`. `--replica-only` runs just this section.
 
 The script starts its own `redis-server` (as the tests' fixture does) and stops it. Numbers mean
 something only relative to each other in one run on one machine. Usage:
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
 import json
 import os
 import pickle
@@ -49,6 +55,7 @@ from common import RESULTS_DIR, progress  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
 
 RESULTS = RESULTS_DIR / "redis-store.json"
+REPLICA_RESULTS = RESULTS_DIR / "redis-replica-store.json"  # --replica-only
 PREFIX = "pf:"
 CONCURRENCY = 32
 CREATORS = 200
@@ -103,11 +110,9 @@ def count_requests() -> tuple[dict[str, list[Op]], dict[str, list[tuple[str, byt
 
     class CountingStore(MemoryStore):
         def table(self, *name: str) -> MemoryTable[Any]:
-            table = self._tables.get(name)
-            if table is None:
-                table = self._tables.setdefault(name, CountingTable())
-                table.name = "/".join(name)
-            return table
+            table = self._part(CountingTable, name)
+            table.name = "/".join(name)
+            return table  # type: ignore[no-any-return]
 
         def transaction(self) -> Any:
             recorded.append(("transaction", "", "", b""))
@@ -136,7 +141,7 @@ def count_requests() -> tuple[dict[str, list[Op]], dict[str, list[tuple[str, byt
             "/rest/push/sendInstant", json={"content": {"title": "Hi", "message": "Hello {{contact.name}}"}},
             headers={"Authorization": f"Bearer {token['access_token']}"}))
     world = {"/".join(name): [(key, pickle.dumps(row)) for key, row in table._rows.items()]
-             for name, table in fake.store._tables.items()}
+             for (kind, name), table in fake.store._parts.items() if kind is CountingTable}
     return requests, world
 
 
@@ -560,6 +565,84 @@ def create_if_absent(port: int, rounds: int) -> dict[str, Any]:
     return dict(out)
 
 
+# --- 5. the replica store as built -----------------------------------------------------------------------
+
+
+class CountingRedis(redis.Redis):
+    """A sync client that counts the commands it sends: one per round trip (no pipelines here)."""
+
+    sent = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        CountingRedis.sent += 1
+        return super().execute_command(*args, **options)
+
+
+def replica_store(port: int, rounds: int, iterations: int) -> dict[str, Any]:
+    from starlette.testclient import TestClient
+
+    from pushfake import Fake, ManualClock, MemoryStore, create_app
+    from pushfake.core.redis_store import RedisStore
+
+    def redis_store(namespace: str, **options: Any) -> RedisStore:
+        return RedisStore(CountingRedis(host="127.0.0.1", port=port), namespace, **options)
+
+    store = redis_store("bench-replica")
+    counter, table = store.counter("bench", "n"), store.table("bench", "rows")
+    table.put("row", {"id": "row"})
+
+    def empty() -> None:
+        with store.transaction():
+            pass
+
+    def one_write() -> None:
+        counter.next()
+
+    def read_outside() -> None:
+        table.get("row")
+
+    lp = {"appId": "app_pushfake", "clientKey": "prod_pushfake"}
+    fakes: dict[str, Any] = {"memory store": MemoryStore(), "redis store": redis_store("bench-fake"),
+                             "redis store, stale reads outside transactions": redis_store("bench-stale",
+                                                                                          fresh_reads=False)}
+    clients = {name: TestClient(create_app(Fake(seed=7, clock=ManualClock(), store=store)))
+               for name, store in fakes.items()}
+    users = itertools.count()
+
+    def start(client: TestClient) -> Callable[[], None]:
+        def run() -> None:
+            client.post("/api?action=start", json={**lp, "userId": f"bench-{next(users)}", "deviceId": "d",
+                                                  "systemName": "iOS"}).raise_for_status()
+        return run
+
+    def send(client: TestClient) -> Callable[[], None]:
+        def run() -> None:
+            client.post("/api?action=sendMessage", json={**lp, "userId": "alice",
+                                                        "messageId": 1001}).raise_for_status()
+        return run
+
+    cases: dict[str, tuple[Callable[[], None], int]] = {
+        "empty transaction": (empty, iterations), "one-write transaction (counter.next)": (one_write, iterations),
+        "read outside a transaction (fresh)": (read_outside, iterations)}
+    for name, client in clients.items():
+        cases[f"leanplum start (new user), {name}"] = (start(client), max(iterations // 10, 20))
+        cases[f"leanplum sendMessage, {name}"] = (send(client), max(iterations // 10, 20))
+    timings: dict[str, list[float]] = {name: [] for name in cases}
+    trips: dict[str, float] = {}
+    for _ in range(rounds):  # interleaved: each round measures every case once
+        for name, (run, count) in cases.items():
+            run()  # warm: the first full load is not the steady state
+            before, started = CountingRedis.sent, time.perf_counter()
+            for _ in range(count):
+                run()
+            timings[name].append((time.perf_counter() - started) / count * 1e6)
+            trips[name] = (CountingRedis.sent - before) / count
+    for client in clients.values():
+        client.close()
+    return {name: {"us_median": statistics.median(values), "us_all": values, "round_trips": trips[name]}
+            for name, values in timings.items()}
+
+
 # --- the run ---------------------------------------------------------------------------------------------
 
 
@@ -577,8 +660,18 @@ def versions(port: int) -> dict[str, Any]:
             "hiredis": version("hiredis"), "nproc": os.cpu_count()}
 
 
+def print_replica(results: dict[str, Any]) -> None:
+    print("\nthe replica store (RedisStore), in process: µs and Redis round trips per operation or request:")
+    for name, row in results["replica_store"].items():
+        print(f"  {name:72} {row['us_median']:9.1f} µs  ({row['round_trips']:.1f} round trips)")
+
+
 def print_summary(results: dict[str, Any]) -> None:
     v = results["versions"]
+    if "operations" not in results:
+        print_replica(results)
+        print(f"results: {results['results_file']}")
+        return
     print(f"\n== Redis store costs{' (quick)' if results['quick'] else ''}: Python {v['python']}, "
           f"redis-server {v['redis_server']}, redis-py {v['redis_py']}, hiredis {v['hiredis'] or 'not installed'} ==")
     print("(relative numbers: one run, one shared machine; µs per request-equivalent, median of rounds)")
@@ -602,32 +695,39 @@ def print_summary(results: dict[str, Any]) -> None:
             print(f"  {variant:24} wall {row['wall_ms']:7.1f} ms, p50 {row['p50_ms']:6.1f} ms, "
                   f"p99 {row['p99_ms']:6.1f} ms, retries {row['retries']:6.0f}, {row['users_created_each_round']} / "
                   f"{row['sessions_counted_each_round']} -> {'correct' if row['correct'] else 'WRONG'}")
+    print_replica(results)
     print(f"results: {results['results_file']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rounds, fewer iterations, 0.3 s loads")
+    parser.add_argument("--replica-only", action="store_true", help="only section 5, the replica store as built")
     args = parser.parse_args(argv)
     rounds, iterations, duration = (2, 200, 0.3) if args.quick else (7, 2000, 2.0)
     RESULTS_DIR.mkdir(exist_ok=True)
-    progress("counting store operations per request ...")
-    requests, world = count_requests()
     with running_redis() as server:
         results: dict[str, Any] = {"quick": args.quick, "versions": versions(server.port),
-                                   "load_avg_start": os.getloadavg(),
-                                   "operations": {name: summary(ops) for name, ops in requests.items()}}
-        progress("per request on Redis ...")
-        results["per_request"] = per_request(requests, world, server.port, rounds, iterations)
-        loaded = "leanplum sendMessage (2 devices)"
-        progress(f"event loop at {CONCURRENCY} concurrent requests ...")
-        results["event_loop_request"] = loaded
-        results["event_loop"] = event_loop(Replay(requests[loaded]), world, server.port, max(rounds // 2, 1), duration)
-        progress(f"create-if-absent under {CREATORS} concurrent starts ...")
-        results["create_if_absent"] = create_if_absent(server.port, rounds)
+                                   "load_avg_start": os.getloadavg()}
+        if not args.replica_only:
+            progress("counting store operations per request ...")
+            requests, world = count_requests()
+            results["operations"] = {name: summary(ops) for name, ops in requests.items()}
+            progress("per request on Redis ...")
+            results["per_request"] = per_request(requests, world, server.port, rounds, iterations)
+            loaded = "leanplum sendMessage (2 devices)"
+            progress(f"event loop at {CONCURRENCY} concurrent requests ...")
+            results["event_loop_request"] = loaded
+            results["event_loop"] = event_loop(Replay(requests[loaded]), world, server.port, max(rounds // 2, 1),
+                                               duration)
+            progress(f"create-if-absent under {CREATORS} concurrent starts ...")
+            results["create_if_absent"] = create_if_absent(server.port, rounds)
+        progress("the replica store ...")
+        results["replica_store"] = replica_store(server.port, rounds, iterations)
     results["load_avg_end"] = os.getloadavg()
-    results["results_file"] = str(RESULTS)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    written = REPLICA_RESULTS if args.replica_only else RESULTS
+    results["results_file"] = str(written)
+    written.write_text(json.dumps(results, indent=2) + "\n")
     print_summary(results)
     return 0
 

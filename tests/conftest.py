@@ -26,6 +26,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than the CPUs this process may use. About a fifth of the suite's
+    time is spent waiting on the processes it starts (servers, `pushfake contract` runs, Redis),
+    and a spare worker keeps every CPU busy meanwhile (measured on 2 CPUs: 141 s against 164 s)."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()

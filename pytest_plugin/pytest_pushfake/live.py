@@ -1,9 +1,12 @@
 """The live server behind `pushfake_server`: uvicorn in a daemon thread on a free loopback port,
 one per test session (so one per xdist worker), reset through its control plane before each
-test."""
+test. Its world is in memory, or in Redis (`--pushfake-store`) under a namespace of the
+session's own (`pytest-<xdist worker>-<pid>`), so sessions sharing a Redis never meet, and
+whose keys go when the session ends."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -19,10 +22,15 @@ _START_TIMEOUT = 10.0
 
 
 class LiveServer:
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, store: str = "memory") -> None:
         import uvicorn
 
-        self._fake = Fake()
+        from pushfake.core.stores import open_store
+
+        self._spec = store
+        self._namespace = f"pytest-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+        self._store = open_store(store, self._namespace)
+        self._fake = Fake(store=self._store)
         self._server = uvicorn.Server(uvicorn_config(create_app(self._fake), log_level="warning", lifespan="on"))
         self._socket = listening_socket(socket.AF_INET)
         self._socket.bind(("127.0.0.1", 0))
@@ -62,6 +70,10 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(_START_TIMEOUT)
         self._socket.close()
+        from pushfake.core.stores import close_store, forget
+
+        close_store(self._store)
+        forget(self._spec, self._namespace)
 
 
 def _default_world() -> Path:

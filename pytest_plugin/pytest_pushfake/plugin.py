@@ -37,8 +37,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pushfake-timeout", metavar="SECONDS", type=float, default=None,
                     help=f"how long pushfake_server's assertions wait for what they expect "
                          f"(default {_DEFAULT_TIMEOUT:g})")
+    group.addoption("--pushfake-store", metavar="URL", default=None,
+                    help="where pushfake_server keeps its world: memory, or a Redis URL (redis://HOST:PORT/DB; "
+                         "the redis extra), in a namespace of the session's own, emptied at its end "
+                         "(default: the pushfake_store ini value, else memory)")
     parser.addini("pushfake_fixtures", "fixtures file the fakes start from (a path from the rootdir)", default="")
     parser.addini("pushfake_seed", "seed of every random draw in the fakes", default="0")
+    parser.addini("pushfake_store", "where pushfake_server keeps its world: memory or a Redis URL", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if fixtures and not (config.rootpath / fixtures).is_file():  # once, not in every test
         raise pytest.UsageError(f"pushfake fixtures: no file at {config.rootpath / fixtures}")
     _ini_seed(config)
+    _store(config)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -91,6 +97,19 @@ def pushfake_seed(pytestconfig: pytest.Config) -> int:
     return int(option) if option is not None else _ini_seed(pytestconfig)
 
 
+def _store(config: pytest.Config) -> str:
+    """The live server's store spec, checked (a wrong one is a usage error, once)."""
+    spec = config.getoption("pushfake_store") or config.getini("pushfake_store") or "memory"
+    if spec == "memory":
+        return spec
+    from pushfake.core.stores import checked_spec
+
+    try:
+        return checked_spec(spec)
+    except ValueError as exc:
+        raise pytest.UsageError(f"pushfake store {exc}") from None
+
+
 def _ini_seed(config: pytest.Config) -> int:
     value = config.getini("pushfake_seed")
     try:
@@ -125,9 +144,18 @@ def _pushfake_pool() -> Iterator[InProcessPool]:
 
 @pytest.fixture(scope="session")
 def _pushfake_live(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
+    from pushfake.core.stores import StoreUnreachable
+    from pushfake.extras import MissingExtra
     from pytest_pushfake.live import LiveServer
 
-    server = LiveServer(timeout=_timeout(pytestconfig))
+    try:
+        server = LiveServer(timeout=_timeout(pytestconfig), store=_store(pytestconfig))
+    except (MissingExtra, StoreUnreachable) as exc:
+        message = str(exc)
+    else:
+        message = ""
+    if message:  # outside the `except`: no chained exception to show
+        pytest.fail(f"pushfake_server: {message}", pytrace=False)
     yield server
     server.close()
 

@@ -73,7 +73,8 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
         """On real time, run scheduled work as it falls due, and keep GC pauses short."""
         tasks = []
         if isinstance(fake.clock, SystemClock):
-            tasks = [asyncio.create_task(fake.scheduler.run_forever()),
+            lease = getattr(fake.store, "lease", None)  # a shared store: one process runs the due work
+            tasks = [asyncio.create_task(fake.scheduler.run_forever(lease=lease("scheduler") if lease else None)),
                      asyncio.create_task(_freeze_stored_state())]
         try:
             yield

@@ -8,11 +8,14 @@ The same `Fake` serves every transport: the ASGI app from `create_app`, a uvicor
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from pushfake.core.clock import LATEST, Clock, ManualClock, SystemClock, checked_step, checked_time
+from pushfake.core.clock import OWNER as CLOCK
 from pushfake.core.deliveries import Delivery, DeliveryQueue
 from pushfake.core.failures import Failures
 from pushfake.core.fixtures import FixtureError, check_fixtures, read_fixtures
@@ -24,6 +27,7 @@ from pushfake.core.rng import SeededRandom
 from pushfake.core.scheduler import Scheduler
 from pushfake.core.spec import ApiSpec
 from pushfake.core.store import MemoryStore, Store
+from pushfake.core.stores import open_store
 from pushfake.dengage.service import DengageService
 from pushfake.dengage.state import DengageState
 from pushfake.dengage.world import DengageWorld
@@ -40,6 +44,8 @@ from pushfake.traffic import Traffic
 
 log = logging.getLogger("pushfake")
 
+WORLD = "world"  # the owner of the world's marker, which `reset` keeps (as it keeps the clock's, CLOCK)
+
 
 class Fake:
     """A fake loaded with a world. Keyword-only; every argument has a working default.
@@ -47,7 +53,10 @@ class Fake:
     - `fixtures`: path of a fixtures file (YAML or JSON); None for the default world.
     - `seed`: seeds every random draw; None takes the fixtures' `seed` (default 0).
     - `clock`: `SystemClock()` by default; pass a `ManualClock` to pin time.
-    - `store`: `MemoryStore()` by default.
+    - `store`: `MemoryStore()` by default; a `Store`, or a spec `pushfake.core.stores.open_store`
+      reads (`"memory"`, `"redis://HOST:PORT/DB"`: the namespace `pushfake`). A store that
+      already holds the world of these fixtures and seed keeps it as it is (a restarted server,
+      another worker); one that holds another is reset to this one, saying so in the log.
     - `journal_size`: how many requests the journal keeps; None takes the fixtures'
       `journal.size` (default 10,000).
     - `journal_bytes`: how many bytes the journal's entries may hold together; None takes the
@@ -67,7 +76,7 @@ class Fake:
         fixtures: str | Path | None = None,
         seed: int | None = None,
         clock: Clock | None = None,
-        store: Store | None = None,
+        store: Store | str | None = None,
         journal_size: int | None = None,
         journal_bytes: int | None = None,
         retention: dict[str, int] | None = None,
@@ -77,8 +86,9 @@ class Fake:
         self._retention = dict(retention or {})
         label, document = read_fixtures(fixtures)
         self.seed = seed if seed is not None else int(document.get("seed", 0))
-        self.clock = clock if clock is not None else SystemClock()
-        self.store = store if store is not None else MemoryStore()
+        self.workers = 1  # processes serving this world (`pushfake serve --workers`), each with this configuration
+        self.store = open_store(store) if isinstance(store, str) else store if store is not None else MemoryStore()
+        self.clock = clock if clock is not None else SystemClock(self.store)  # a live clock's state: the world's
         self.rng = SeededRandom(self.seed, unguessable=unguessable_secrets, store=self.store)
         self.deliveries = DeliveryQueue(self.store, self.clock, self.rng)
         self.failures = Failures(self.store)
@@ -97,6 +107,7 @@ class Fake:
                                deliveries=self.deliveries)
         self.deliveries.attach(self.gateway.accept)
         leanplum_world, dengage_world, rules, limits = self._worlds(label, document)
+        self._digest = _fixtures_digest(document)
         self.leanplum = LeanplumService(
             state=LeanplumState(self.store),
             world=leanplum_world,
@@ -116,7 +127,25 @@ class Fake:
             scheduler=self.scheduler,
             limits=self.limits,
         )
-        self._apply(label, document, rules, limits)
+        self._start(label, document, rules, limits)
+
+    def _start(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit]) -> None:
+        """Install the fixtures' world, unless the store holds it already: then join it as it is.
+        Under one transaction, so fakes starting at once on one store install it once."""
+        with self.store.transaction():
+            marker = self.store.cell(WORLD, "fixtures")
+            held = marker.get()
+            if held == self._marker():
+                self._configure(label, document, rules, limits, in_force=False)
+                return
+            if held is not None:
+                log.warning("pushfake: the world in the store was made from other fixtures or another seed; "
+                            "replaced by %s, seed %s", label, self.seed)
+            self._apply(label, document, rules, limits)
+
+    def _marker(self) -> str:
+        """What the world's marker holds once this fake's world is installed: its fixtures and seed."""
+        return f"{self._digest}:{self.seed}"
 
     def load_fixtures(self, fixtures: str | Path | dict[str, Any], label: str = "fixtures", *,
                       keep_journal: bool = False) -> None:
@@ -131,6 +160,7 @@ class Fake:
         leanplum_world, dengage_world, rules, limits = self._worlds(label, document)
         self.leanplum.configure(leanplum_world)
         self.dengage.configure(dengage_world)
+        self._digest = _fixtures_digest(document)
         self._apply(label, document, rules, limits, keep_journal=keep_journal)
         self.journal.configure(document.get("journal", {}).get("enabled", True))  # for every fake on the store
 
@@ -152,16 +182,22 @@ class Fake:
 
     def _apply(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit], *,
                keep_journal: bool = False) -> None:
+        self._configure(label, document, rules, limits)
+        self.reset(keep_journal=keep_journal)
+
+    def _configure(self, label: str, document: dict[str, Any], rules: list[Any], limits: list[Limit], *,
+                   in_force: bool = True) -> None:
+        """The fixtures' configuration in this fake; `in_force` puts it in force in the store too
+        (else what is in force there stays: a fake joining a running world)."""
         self.fixtures_label = label
-        self.gateway.load_fixtures(document.get("gateway"))
-        self.faults.configure(rules)
-        self.limits.configure(limits)
+        self.gateway.load_fixtures(document.get("gateway"), in_force=in_force)
+        self.faults.configure(rules, in_force=in_force)
+        self.limits.configure(limits, in_force=in_force)
         bounds = bounds_from(document.get("retention"), self._retention)
         self.deliveries.kept.bound = bounds["deliveries"]
         self.leanplum.state.kept_events.bound = bounds["events"]
         self.dengage.state.kept_sends.bound = bounds["sends"]
         self.dengage.state.kept_tokens.bound = bounds["tokens"]
-        self.reset(keep_journal=keep_journal)
 
     def reset(self, keep_config: bool = False, *, seed: int | None = None, restart_clock: bool = False,
               now: float | None = None, keep_journal: bool = False) -> None:
@@ -182,8 +218,9 @@ class Fake:
             self.clock.restart(now)
         with self.store.transaction():
             gc.unfreeze()  # what a live server froze may now be garbage; let the collector see it
-            self.store.reset(keep=(("journal", "failures") if keep_journal else ())
+            self.store.reset(keep=(WORLD, CLOCK) + (("journal", "failures") if keep_journal else ())
                              + ((GATEWAY_IN_FORCE, FAULTS_IN_FORCE, LIMITS_IN_FORCE) if keep_config else ()))
+            self.store.cell(WORLD, "fixtures").set(self._marker())
             self.rng.reseed(self.seed)
             self.gateway.reset(keep_config=keep_config)
             self.faults.reset(self.seed)
@@ -267,6 +304,12 @@ class Fake:
             self.scheduler.run_due()
         if until is not None:
             clock.set(until)
+
+
+def _fixtures_digest(document: dict[str, Any]) -> str:
+    """The fixtures document's SHA-256, the same in every process that reads the same file."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _vendor_limits(leanplum: LeanplumWorld, dengage: DengageWorld) -> list[dict[str, Any]]:

@@ -348,20 +348,24 @@ def test_the_options_become_the_plugins_options() -> None:
     parser = argparse.ArgumentParser()
     command.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["contract", "--target", "leanplum=http://a.test", "--target", "dengage=in-process",
-                              "--vendor", "leanplum", "--examples", "7", "--seed", "3", "--safe", "--dry-run",
+                              "--vendor", "leanplum", "--examples", "7", "--phases", "fuzzing", "--seed", "3", "--safe",
+                              "--dry-run",
                               "--budget", "9", "--rate", "2.5", "--leanplum-test-message", "1001",
                               "--leanplum-test-device", "u:d", "--dengage-table", "t", "--json", "r.json",
                               "--junit", "r.xml", "-k", "start", "-x", "-v"])
     argv = command.pytest_args(args, "/tmp/pytest.ini")
     pairs = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("-")}
-    assert argv[:2] == ["-c", "/tmp/pytest.ini"] and "pushfake.contract.pytest.suite" in argv
+    from pushfake.contract.pytest import suite  # the name the command line gives is the suite's own
+
+    assert argv[:2] == ["-c", "/tmp/pytest.ini"] and argv[argv.index("--pyargs") + 1] == suite.__name__
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--pushfake-target"] == ["leanplum=http://a.test",
                                                                                     "dengage=in-process"]
-    assert {k: pairs[k] for k in ("--pushfake-vendor", "--pushfake-examples", "--pushfake-seed", "--pushfake-budget",
+    assert {k: pairs[k] for k in ("--pushfake-vendor", "--pushfake-examples", "--pushfake-phases", "--pushfake-seed",
+                                  "--pushfake-budget",
                                   "--pushfake-rate", "--pushfake-leanplum-test-message",
                                   "--pushfake-leanplum-test-device", "--pushfake-dengage-table", "--pushfake-report",
                                   "--junitxml", "-k")} == {
-        "--pushfake-vendor": "leanplum", "--pushfake-examples": "7", "--pushfake-seed": "3",
+        "--pushfake-vendor": "leanplum", "--pushfake-examples": "7", "--pushfake-phases": "fuzzing", "--pushfake-seed": "3",
         "--pushfake-budget": "9", "--pushfake-rate": "2.5", "--pushfake-leanplum-test-message": "1001",
         "--pushfake-leanplum-test-device": "u:d", "--pushfake-dengage-table": "t", "--pushfake-report": "r.json",
         "--junitxml": "r.xml", "-k": "start"}

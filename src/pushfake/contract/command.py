@@ -9,6 +9,7 @@ Credentials come only from the environment (`pushfake.contract.settings.ENV`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pushfake.contract.settings import (
 )
 from pushfake.extras import MissingExtra, require
 
+SUITE = "pushfake.contract.pytest.suite"  # the module pytest runs (`--pyargs`)
 EPILOG = ("credentials (environment only): " + ", ".join(ENV.values())
           + ". Against a real deployment the suite runs in safe mode: see the README, 'Checking a real deployment'.")
 
@@ -77,12 +79,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
     """The pytest command line the options stand for."""
-    # Imported here, not with the module: every `pushfake` command builds this parser, and the
-    # suite loads Schemathesis and Hypothesis.
-    from pushfake.contract.pytest import suite
-
     argv = ["-c", ini, "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "--pyargs",
-            suite.__name__, "--pushfake-seed", str(args.seed)]
+            _suite_module(), "--pushfake-seed", str(args.seed)]
     for target in args.target or []:
         argv += ["--pushfake-target", target]
     for vendor in args.vendor or []:
@@ -99,6 +97,15 @@ def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
     if args.jobs != 1:  # each worker a fake of its own; tests handed out as workers free up
         argv += ["-p", "xdist", "-n", str(args.jobs), "--dist", "worksteal"]
     return argv
+
+
+def _suite_module() -> str:
+    """The suite module's name, found without running it: importing it loads Schemathesis and
+    Hypothesis (nearly a second), which only the pytest process needs."""
+    spec = importlib.util.find_spec(SUITE)
+    if spec is None:
+        raise RuntimeError(f"the contract suite {SUITE} is not installed")
+    return spec.name
 
 
 def _jobs(value: str) -> int | str:

@@ -1,7 +1,11 @@
 """One clock for everything time-dependent, so tests can pin and advance it.
 
 `SystemClock` is real time (a live server); it can also be frozen, moved on and set, so a test
-in another process can pin a live server's time through the control plane. `ManualClock` only
+in another process can pin a live server's time through the control plane. How far it is moved
+and where it is frozen live in its store (the cell `("clock", "time")`, under the owner `OWNER`,
+which `Fake.reset` keeps), so every clock on one store (every worker of one world) shows one
+time: a clock moved in one process is moved in all, and the move is announced on the store's
+change channel `("clock",)`, which wakes every process's scheduler. `ManualClock` only
 moves when told to, and its `sleep` returns at once after advancing, so simulated waits never
 cost real time.
 
@@ -14,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from pushfake.core.store import MemoryStore, Store
+
 EARLIEST = 0.0  # 1970-01-01T00:00:00Z: no clock of the fake is set before the epoch
 LATEST = 253_402_300_799.0  # 9999-12-31T23:59:59Z: the last moment an ISO 8601 date-time can name
+OWNER = "clock"  # the store owner of a SystemClock's state; `Fake.reset` keeps it
 
 
 class TimeOutOfRange(ValueError):
@@ -77,29 +83,35 @@ class Clock(Protocol):
 class SystemClock:
     """Wall-clock time, optionally shifted (`advance`, `set`) or stopped (`freeze`).
 
+    Its state is kept in `store` (a `MemoryStore` of its own if none is given), so two clocks
+    on one store agree: `(offset, frozen_at)` in one cell, None meaning real time and running.
+    `now` reads the cell (no lock: a move writes it whole, in one `set`); every move reads and
+    writes it in one store transaction, so two processes moving the clock at once do not mix
+    their moves.
+
     `sleep` is a real asyncio sleep that ends once this clock has moved on by `seconds`: while
     the clock is frozen it waits for `advance`, `set` or `unfreeze`.
     """
 
     _POLL = 0.02  # how often a sleep on a frozen clock looks again
 
-    def __init__(self) -> None:
-        self._offset = 0.0
-        self._frozen_at: float | None = None
-        self._lock = threading.Lock()
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store = store if store is not None else MemoryStore()
+        self._state = store.cell(OWNER, "time")
+        self._changes = store.changes(OWNER)
         self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> float:
-        frozen = self._frozen_at
-        return frozen if frozen is not None else self._running()
-
-    def _running(self) -> float:
-        # a clock set near the end of the year 9999 and left running stops there
-        return min(time.time() + self._offset, LATEST)
+        state = self._state.get()
+        if state is None:
+            return min(time.time(), LATEST)
+        offset, frozen_at = state
+        return frozen_at if frozen_at is not None else _running(offset)
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
+        state = self._state.get()
+        return state is not None and state[1] is not None
 
     async def sleep(self, seconds: float) -> None:
         until = self.now() + max(0.0, seconds)
@@ -107,51 +119,65 @@ class SystemClock:
             await asyncio.sleep(self._POLL if self.frozen else left)
 
     def freeze(self) -> None:
-        with self._lock:
-            if self._frozen_at is None:
-                self._frozen_at = self._running()
+        with self._store.transaction():
+            offset, frozen_at = self._read()
+            if frozen_at is None:
+                self._state.set((offset, _running(offset)))
         self._changed()
 
     def unfreeze(self) -> None:
         """Run on from the frozen moment (time does not jump to the wall clock)."""
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - time.time()
-                self._frozen_at = None
+        with self._store.transaction():
+            _, frozen_at = self._read()
+            if frozen_at is not None:
+                self._state.set((frozen_at - time.time(), None))
         self._changed()
 
     def advance(self, seconds: float) -> None:
-        self.set(checked_step(self.now(), seconds))
+        with self._store.transaction():  # two processes moving on at once move it on by both
+            self._move_to(checked_step(self.now(), seconds))
+        self._changed()
 
     def restart(self, at: float | None = None) -> None:
         """Run again, unfrozen, from `at` (which may be in the past) or from real time: a reset
         takes back whatever a test did to the clock."""
         if at is not None:
             at = checked_time(at)
-        with self._lock:
-            self._frozen_at = None
-            self._offset = 0.0 if at is None else float(at) - time.time()
+        with self._store.transaction():
+            self._state.set(None if at is None else (float(at) - time.time(), None))
         self._changed()
 
     def set(self, when: float) -> None:
         when = checked_time(when)
-        with self._lock:
+        with self._store.transaction():
             if when < self.now():
                 raise ValueError("a clock cannot go backwards")
-            if self._frozen_at is not None:
-                self._frozen_at = float(when)
-            else:
-                self._offset = float(when) - time.time()
+            self._move_to(when)
         self._changed()
 
+    def _move_to(self, when: float) -> None:
+        _, frozen_at = self._read()
+        self._state.set((0.0, when) if frozen_at is not None else (when - time.time(), None))
+
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever the clock is moved, frozen or unfrozen (the scheduler
-        wakes up to recompute what is due)."""
+        """Call `listener` whenever this clock is moved, frozen or unfrozen (the scheduler wakes
+        up to recompute what is due); a clock moved through another one on the store is heard
+        of on the store's change channel `("clock",)` instead."""
         self._listeners.append(listener)
+
+    def _read(self) -> tuple[float, float | None]:
+        state = self._state.get()
+        return (0.0, None) if state is None else state
 
     def _changed(self) -> None:
         for listener in self._listeners:
             listener()
+        self._changes.notify()
+
+
+def _running(offset: float) -> float:
+    # a clock set near the end of the year 9999 and left running stops there
+    return min(time.time() + offset, LATEST)
 
 
 async def wire_wait(clock: Clock, seconds: float) -> None:

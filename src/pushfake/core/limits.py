@@ -82,9 +82,12 @@ class LimitBook:
         return [self._parse(raw, f"{where}[{i}]", "fixtures", lambda: f"limit-{next(ids)}")
                 for i, raw in enumerate(raw_limits)]
 
-    def configure(self, limits: list[Limit]) -> None:
-        """The configured limits (the vendors' settings and the fixtures' `limits`), in force now."""
+    def configure(self, limits: list[Limit], *, in_force: bool = True) -> None:
+        """The configured limits (the vendors' settings and the fixtures' `limits`), in force now.
+        Without `in_force`, the limits in force in the store stay (a fake joining a world)."""
         self._configured = list(limits)
+        if not in_force:
+            return
         with self.store.transaction():
             self._in_force.set(None)
 

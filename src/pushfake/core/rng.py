@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import secrets
 import string
-import threading
 
 from pushfake.core.store import MemoryStore, Store
 
@@ -27,8 +26,9 @@ class SeededRandom:
                  name: tuple[str, ...] = ("rng",)) -> None:
         self.seed = seed
         self.unguessable = unguessable
-        self._state = (store if store is not None else MemoryStore()).cell(*name)
-        self._lock = threading.Lock()
+        store = store if store is not None else MemoryStore()
+        self._state = store.cell(*name)
+        self._lock = store.transaction()  # a draw moves the world's generator: one step of the world
 
     @property
     def _random(self) -> random.Random:

@@ -57,10 +57,13 @@ class FaultBook:
         _unique(rules)
         return rules
 
-    def configure(self, raw_rules: list[Any]) -> None:
+    def configure(self, raw_rules: list[Any], *, in_force: bool = True) -> None:
         """The fixtures' rules (as written; `parse_all` has checked them), in force now; run-time
-        ones are dropped. They are parsed after every reset, so '+30s' windows count from it."""
+        ones are dropped. They are parsed after every reset, so '+30s' windows count from it.
+        Without `in_force`, the rules in force in the store stay (a fake joining a world)."""
         self._configured = list(raw_rules)
+        if not in_force:
+            return
         with self._store.transaction():
             self._in_force.set(None)
 

@@ -148,15 +148,18 @@ class Gateway:
             self._section.set(section)
             self._clear_buckets()
 
-    def load_fixtures(self, fixtures: dict[str, Any] | None) -> None:
+    def load_fixtures(self, fixtures: dict[str, Any] | None, *, in_force: bool = True) -> None:
         """Take another fixtures `gateway` section (ValueError if it is wrong); applies at once,
-        in place of any settings in force. Configuration: every fake on the store loads the same."""
+        in place of any settings in force. Configuration: every fake on the store loads the same.
+        Without `in_force`, the settings in force in the store stay (a fake joining a world)."""
         now = self._clock.now()
         GatewayConfig.from_mapping(fixtures or {}, now)
         with self._store.transaction():
             self._fixtures = fixtures or {}
             self._fixtures_at = now
             self._fixtures_config = None
+            if not in_force:
+                return
             self._config.set(None)
             self._section.set(None)
             self._loaded_at.set(None)

@@ -9,19 +9,22 @@ routes set (absent on the control plane and the inbox).
 
 `AccessLogOutput` writes those records to stdout from a thread of its own through a bounded
 queue, so a slow or unread stdout never stalls the event loop: past `QUEUE_SIZE` waiting lines,
-new ones are dropped and counted, and the count is reported when the server stops.
+new ones are dropped and counted, and the count is reported when the server stops. Lines go
+out in writes a pipe takes whole, so the workers of `--workers N` share one stdout line by line.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import select
 import queue
 import re
 import sys
 import threading
 import time
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any, TextIO
 from urllib.parse import unquote_plus
 
@@ -31,6 +34,7 @@ from pushfake.traffic import OPERATION_KEY
 
 LOGGER = "pushfake.access"
 QUEUE_SIZE = 10_000
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)  # the largest write a pipe takes whole (POSIX: at least 512)
 REDACTED = "***"
 SECRET_PARAMETERS = frozenset({"token", "clientkey"})  # the admin token (inbox URL), Leanplum's app keys
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
@@ -184,7 +188,25 @@ class AccessLogOutput:
                     break
                 text.append(self.formatter.format(record) + "\n")
             try:
-                self.stream.write("".join(text))
-                self.stream.flush()
+                for chunk in _chunks(text):
+                    self.stream.write(chunk)
+                    self.stream.flush()
             except (OSError, ValueError):  # stdout closed: nobody to tell
                 return
+
+
+def _chunks(lines: list[str]) -> Iterator[str]:
+    """`lines` joined into writes of at most `PIPE_BUF` bytes (a longer line alone): a pipe
+    takes such a write whole, so the lines of `--workers` processes sharing one stdout never
+    break into each other."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode("utf-8", "replace"))
+        if chunk and size + length > PIPE_BUF:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        yield "".join(chunk)

@@ -18,11 +18,13 @@ from typing import Any
 from pushfake.core.journal import DEFAULT_BYTES, DEFAULT_SIZE
 from pushfake.core.retention import DEFAULT_BOUNDS, bounds_from
 from pushfake.core.server_limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, ServerLimits
+from pushfake.core.stores import DEFAULT_NAMESPACE, MEMORY, checked_namespace, checked_spec
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 DEFAULT_WATCH_INTERVAL = 0.5
+MAX_WORKERS = 64  # a typo's worth of processes (--workers 1000) is refused, not started
 
 
 class OptionError(ValueError):
@@ -76,6 +78,13 @@ def _limit(field: str, read: Callable[[str], Any]) -> Callable[[str], Any]:
             raise ValueError(f"is refused: {exc}") from None
         return value
     return parse
+
+
+def _workers(raw: str) -> int:
+    value = _whole(raw)
+    if not 1 <= value <= MAX_WORKERS:
+        raise ValueError(f"must be from 1 to {MAX_WORKERS}, not {value}")
+    return value
 
 
 def _interval(raw: str) -> float:
@@ -180,6 +189,13 @@ OPTIONS: tuple[Option, ...] = (
            _limit("body_timeout", _seconds), default=DEFAULT_BODY_TIMEOUT, metavar="SECONDS"),
     Option("--max-connections", "open connections at most; one more closes the connection idle the longest",
            _limit("max_connections", _whole), metavar="N", shown="the open-files limit less an eighth, at most 4096"),
+    Option("--store", "where the world lives: memory (this process's), or a Redis URL (redis://HOST:PORT/DB, "
+           "rediss://... or unix://PATH; the redis extra) that keeps it across restarts and shares it between "
+           "workers and hosts", checked_spec, default=MEMORY, metavar="SPEC"),
+    Option("--namespace", "the prefix of the world's keys in Redis, so fakes can share one Redis "
+           "(letters, digits, -, _ and .)", checked_namespace, default=DEFAULT_NAMESPACE, metavar="NAME"),
+    Option("--workers", f"processes serving the one port (at most {MAX_WORKERS}); more than one needs a Redis "
+           "--store", _workers, default=1, metavar="N"),
     Option("--watch", "reload the fixtures file when it changes, keeping the journal; a broken file is reported "
            "and the running world stays", kind="switch", default=False),
     Option("--watch-interval", "how often --watch looks at the file", _interval,
@@ -209,6 +225,9 @@ class ServeSettings:
     header_timeout: float
     body_timeout: float
     max_connections: int | None
+    store: str
+    namespace: str
+    workers: int
     watch: bool
     watch_interval: float
 
@@ -239,6 +258,14 @@ def settings(args: argparse.Namespace, environ: Mapping[str, str] | None = None,
     if values["watch"] and values["fixtures"] is None:
         source = "--watch" if args.watch else "PUSHFAKE_WATCH"
         raise OptionError(source, "needs a fixtures file to watch (--fixtures or PUSHFAKE_FIXTURES)")
+    workers = "--workers" if args.workers is not None else "PUSHFAKE_WORKERS"
+    if values["workers"] > 1 and values["store"] == MEMORY:
+        raise OptionError(workers, f"{values['workers']} needs a store the workers share, and the memory store is "
+                                   f"one process's own: use --store redis://HOST:PORT/DB")
+    if values["workers"] > 1 and values["watch"]:
+        raise OptionError(workers, f"{values['workers']} cannot go with --watch, which reloads the world in one "
+                                   f"process while the others keep the old file's settings: restart the server "
+                                   f"after changing the file")
     return ServeSettings(**values)
 
 

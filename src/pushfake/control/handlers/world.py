@@ -25,8 +25,18 @@ async def stats(fake: Fake, request: Request) -> Any:
     return fake.stats()
 
 
+def _one_process(fake: Fake, what: str, option: str) -> None:
+    """The fixtures and the seed are each process's configuration: with several workers, one
+    changing them would leave the others serving the old ones, so that is refused (409)."""
+    if fake.workers > 1:
+        raise AdminError(409, f"{what} cannot change while {fake.workers} workers serve this world "
+                              f"(each holds its own): restart pushfake serve with {option}")
+
+
 async def reset(fake: Fake, request: Request) -> Any:
     body = await json_body(request, "reset", required=False)
+    if body.get("seed") is not None and body.get("seed") != fake.seed:
+        _one_process(fake, "the seed", "--seed")
     now = moment(body["now"], fake.clock.now()) if "now" in body else None
     fake.reset(keep_config=bool(body.get("keepConfig", False)), seed=body.get("seed"),
                restart_clock=bool(body.get("restartClock", False)), now=now)
@@ -44,6 +54,7 @@ async def clear_failures(fake: Fake, request: Request) -> Any:
 
 async def load_fixtures(fake: Fake, request: Request) -> Any:
     """A whole fixtures document, JSON or (by its content type) YAML, in place of the world."""
+    _one_process(fake, "the fixtures", "--fixtures")
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = (await body_bytes(request)).decode("utf-8", errors="replace")
     try:

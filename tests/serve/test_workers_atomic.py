@@ -1,0 +1,66 @@
+"""What the vendors do atomically stays atomic across `pushfake serve --workers 4` on one Redis:
+many clients at once, over connections the kernel hands to whichever worker accepts first."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.dengage import helpers as dg
+from tests.serve.helpers import running
+
+APP = "app_pushfake"
+CREDS = {"appId": APP, "clientKey": "prod_pushfake"}
+
+
+def test_200_concurrent_starts_for_one_new_user_make_one_user_across_workers(redis_url):
+    with running("--port", "0", "--store", redis_url, "--workers", "4") as server:
+        # a client per thread, so the connections spread over the workers
+        def start(i: int) -> int:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                return client.post("/api?action=start", json={**CREDS, "userId": "crowd",
+                                                              "deviceId": f"d{i}"}).status_code
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            statuses = list(pool.map(start, range(200)))
+        assert set(statuses) <= {200, 429} and 200 in statuses  # 429: Leanplum's per-user lock
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            user = client.get(f"/_pushfake/leanplum/apps/{APP}/users/crowd").json()
+            journal = client.get("/_pushfake/journal", params={"limit": 1000}).json()
+    devices = user["devices"]
+    assert len(devices) == statuses.count(200) == len({d["id"] for d in devices})
+    starts = [e for e in journal["entries"] if e["operation"] == "start"]
+    assert len(starts) == 200 and sorted(e["seq"] for e in starts) == list(range(1, 201))  # one sequence
+
+
+def test_a_tracking_id_is_used_once_across_workers(redis_url):
+    with running("--port", "0", "--store", redis_url, "--workers", "4") as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            token = dg.login(client)
+        tracking = str(uuid.uuid4())
+
+        def send(_: int) -> int:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                return dg.send(client, token, {"content": dg.CONTENT, "trackingId": tracking}).status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(send, range(40)))
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 400, 429}, statuses
+
+
+def test_the_fixtures_and_the_seed_are_not_changed_under_several_workers(redis_url):
+    with running("--port", "0", "--store", redis_url, "--workers", "2", "--seed", "7") as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            fixtures = client.put("/_pushfake/fixtures", json={"seed": 3})
+            seed = client.post("/_pushfake/reset", json={"seed": 3})
+            same_seed = client.post("/_pushfake/reset", json={"seed": 7})
+            plain = client.post("/_pushfake/reset")
+    assert (fixtures.status_code, fixtures.json()["error"]["message"]) == (
+        409, "the fixtures cannot change while 2 workers serve this world (each holds its own): "
+             "restart pushfake serve with --fixtures")
+    assert (seed.status_code, seed.json()["error"]["message"]) == (
+        409, "the seed cannot change while 2 workers serve this world (each holds its own): "
+             "restart pushfake serve with --seed")
+    assert same_seed.status_code == plain.status_code == 200
