@@ -17,6 +17,9 @@ from pushfake.serve.options import OPTIONS
 from tests.support import stop_process
 
 TIMEOUT = 10.0
+# Until the banner: `--workers N` spawns N processes that each import the fake and join the world,
+# which on 2 loaded CPUs (the whole suite at once) took more than 10 s. The wait ends at the line.
+START_TIMEOUT = 60.0
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Running:
     @property
     def url(self) -> str:
         """The server's URL through 127.0.0.1 (whatever address it bound)."""
-        first = self.wait_for(self.out, lambda line: " listening on http://" in line)
+        first = self.wait_for(self.out, lambda line: " listening on http://" in line, START_TIMEOUT)
         return f"http://127.0.0.1:{first.strip().rsplit(':', 1)[1]}"
 
     def wait_for(self, lines: list[str], matches: Callable[[str], bool], timeout: float = TIMEOUT, *,
