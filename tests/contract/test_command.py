@@ -152,11 +152,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         # safe mode on a live fake, secrets set: assumption checks and machines log in and use both keys
         safe_live = ("--safe", "--rate", "10000", "--examples", "1", "-k", "not conformance", *report)
         plans = {
-            "in-process": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report,
+            "in-process": (contract("--examples", "2", *QUICK, "-k", IN_PROCESS_SELECTION, *report,
                                     "--junit", "report.xml"), environment()),
-            "parallel": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
+            "parallel": (contract("--examples", "2", *QUICK, "-k", IN_PROCESS_SELECTION, *report, "--junit", "report.xml",
                                   "--jobs", "2"), environment()),
-            "in-process-again": (contract("--examples", "5", *QUICK, "-k", IN_PROCESS_SELECTION, *report), environment()),
+            "in-process-again": (contract("--examples", "2", *QUICK, "-k", IN_PROCESS_SELECTION, *report), environment()),
             "dry-run": (contract("--dry-run", "--target", f"leanplum={listener.url}", "--target",
                                  f"dengage={listener.url}", "--examples", "1", *QUICK, "-k",
                                  "not conformance or multi or sendInstant", *report), environment(**DUMMY_SECRETS)),
@@ -183,7 +183,7 @@ def test_a_run_on_the_in_process_fake_writes_matching_json_and_junit_reports(run
     report = run.json()
     assert report["failures"] == [] and report["safe"] is False and report["dryRun"] is False
     assert {t["kind"] for t in report["target"].values()} == {"in-process"}
-    assert report["examplesPerOperation"] == 5 and report["phases"] == ["examples", "fuzzing"]
+    assert report["examplesPerOperation"] == 2 and report["phases"] == ["examples", "fuzzing"]
     operations = {f"{o['vendor']}:{o['mode']}:{o['operation']}": o for o in report["operations"]}
     assert operations and {o["vendor"] for o in operations.values()} == {"leanplum"}
     assert len(operations) == 4  # multi, as GET and POST, positive and negative

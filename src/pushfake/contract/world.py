@@ -12,9 +12,9 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
 from pushfake.core.resources import default_fixtures
+from pushfake.core.spec import load_trusted_yaml
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class World:
 @functools.cache
 def default_document() -> dict[str, Any]:
     """The default fixtures as written (`pushfake/fixtures/default.yaml`), read once; not to be changed."""
-    return yaml.safe_load(default_fixtures().read_text(encoding="utf-8"))
+    return load_trusted_yaml(default_fixtures().read_text(encoding="utf-8"))
 
 
 @functools.cache

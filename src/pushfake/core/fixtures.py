@@ -20,7 +20,7 @@ import yaml
 
 from pushfake.core.decoding import JsonProblem, check_json_value, parse_json
 from pushfake.core.resources import default_fixtures
-from pushfake.core.spec import SchemaValidator
+from pushfake.core.spec import SchemaValidator, load_trusted_yaml
 
 MAX_NODES = 2_000_000  # values in the document once aliases are expanded: a large world fits
 
@@ -32,7 +32,7 @@ class FixtureError(ValueError):
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
     text = (resources.files("pushfake") / "fixtures_schema.yaml").read_text(encoding="utf-8")
-    schema: dict[str, Any] = yaml.safe_load(text)
+    schema: dict[str, Any] = load_trusted_yaml(text)
     return schema
 
 
