@@ -75,7 +75,7 @@ def test_the_public_api_is_what_all_names():
     import pushfake
 
     public = {name for name in dir(pushfake) if not name.startswith("_")}
-    modules = {"app", "asgi_transport", "cli", "client", "contract", "control", "core", "dengage", "extras", "fake",
+    modules = {"app", "asgi_transport", "batches", "cli", "client", "contract", "control", "core", "dengage", "extras", "fake",
                "faults", "gateway", "inbox", "leanplum", "plumbing", "serve", "site", "traffic", "version"}
     assert public - modules == set(pushfake.__all__) - {"__version__"}
     for name in pushfake.__all__:

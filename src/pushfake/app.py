@@ -16,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from pushfake.batches import StoreBatches
 from pushfake.control import routes as control_routes
 from pushfake.control.security import PREFIX, AdminTokenMiddleware
 from pushfake.core.clock import SystemClock
+from pushfake.core.store import MemoryStore
 from pushfake.core import admin
 from pushfake.core.server_limits import (DRAIN_MULTIPLE, MAX_TARGET_BYTES, TARGET_TOO_LONG, ServerLimits,
                                          accept_burst, guarded)
@@ -69,7 +71,7 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
         return vendor_error(request, 500, f"pushfake internal error: {type(exc).__name__}")
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def scheduled_work() -> AsyncIterator[None]:
         """On real time, run scheduled work as it falls due, and keep GC pauses short."""
         tasks = []
         if isinstance(fake.clock, SystemClock):
@@ -84,6 +86,13 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Scheduled work while serving; a shared store writes from this event loop meanwhile."""
+        on_loop = getattr(fake.store, "on_this_loop", None)
+        async with on_loop() if on_loop else contextlib.nullcontext(), scheduled_work():
+            yield
+
     app = Starlette(
         routes=[
             *leanplum_routes.routes(fake.leanplum, fake.traffic, fake.deliveries),
@@ -92,7 +101,8 @@ def create_app(fake: Fake | None = None, *, admin_token: str | None = None, **fa
             *site_routes.routes(fake),
             *control_routes.routes(fake),
         ],
-        middleware=[Middleware(AdminTokenMiddleware, token=admin_token)] if admin_token else [],
+        middleware=[*([] if isinstance(fake.store, MemoryStore) else [Middleware(StoreBatches, store=fake.store, outside=PREFIX)]),
+                    *([Middleware(AdminTokenMiddleware, token=admin_token)] if admin_token else [])],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

@@ -94,7 +94,11 @@ class VendorApi:
 
     async def respond(self, ask: Ask) -> Handled:
         answer = await self.service.answer(ask)
-        task = BackgroundTask(self.deliveries.hand_off, answer.pending) if answer.pending else None
+        task = None
+        if answer.pending and self.deliveries.hand_off_before_answer:
+            self.deliveries.hand_off_now(answer.pending)
+        elif answer.pending:
+            task = BackgroundTask(self.deliveries.hand_off, answer.pending)
         return Handled(self.render(answer, task), answer.limit)
 
 

@@ -9,7 +9,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,20 +23,6 @@ from tests.dengage.helpers import CONTENT, bearer, field_error, login, tracking_
 from tests.leanplum.helpers import post
 
 UNAVAILABLE = {"match": {"vendor": "leanplum", "operation": "track"}, "fault": {"kind": "error", "status": 503}}
-
-
-@pytest.fixture
-def replicas(redis_url: str) -> Iterator[Callable[..., RedisStore]]:
-    """Opens one more process's store on the test's Redis."""
-    opened: list[RedisStore] = []
-
-    def open_store(**options: Any) -> RedisStore:
-        opened.append(RedisStore(redis_url, **options))
-        return opened[-1]
-
-    yield open_store
-    for store in opened:
-        store.close()
 
 
 # --- one world ------------------------------------------------------------------------------------

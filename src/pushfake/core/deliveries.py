@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from pushfake.core.clock import Clock
 from pushfake.core.retention import DEFAULT_BOUNDS, Kept
 from pushfake.core.rng import SeededRandom
-from pushfake.core.store import Store
+from pushfake.core.store import MemoryStore, Store
 from pushfake.core.tokens import TokenRegistry
 
 
@@ -100,6 +100,10 @@ class DeliveryQueue:
         self.changes = store.changes("deliveries")  # wakes whoever long-polls for a delivery
         self.kept = Kept(store, "deliveries", "kept", bound=DEFAULT_BOUNDS["deliveries"])
         self._drop_listeners: list[DropListener] = []
+        # On a shared store the hand-off is written with the request, before its answer: a process
+        # killed after answering must leave no accepted send's deliveries queued for no one. In one
+        # process it runs after the answer, which then does not wait for the gateway's bookkeeping.
+        self.hand_off_before_answer = not isinstance(store, MemoryStore)
 
     def on_drop(self, listener: DropListener) -> None:
         """Call `listener` with each delivery dropped to keep the bound, so a record that lists

@@ -48,10 +48,10 @@ class PublishedChanges(Changes):
     def __init__(self, channels: ChangeChannels, channel: str) -> None:
         super().__init__()
         self._channels = channels
-        self.channel = channel  # what a backend that publishes for itself (in a script) names
+        self.channel = channel  # what a backend that publishes in its commit script names
 
     def notify(self) -> None:
-        self._channels.defer(lambda: self._channels.publish(self))
+        self._channels.deliver(self)
 
 
 class ChangeChannels:
@@ -70,9 +70,9 @@ class ChangeChannels:
         else:
             self._client, self._own_client = url_or_client, False
         self.namespace = namespace
-        # How a notify waits for what it announces to be readable: a `RedisStore` sets its
-        # `after_commit`, so a change made in a transaction is published once it has committed.
-        self.defer: Callable[[Callable[[], None]], None] = lambda publish: publish()
+        # How a notify reaches Redis: published at once here; a `RedisStore` publishes it in the
+        # commit that writes the change, so it is heard only when every process can read it.
+        self.deliver: Callable[[PublishedChanges], None] = self.publish
         self._prefix = f"{namespace}:changes:"
         self._pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix) + "*"
         self._by_channel: dict[str, PublishedChanges] = {}

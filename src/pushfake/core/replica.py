@@ -224,101 +224,132 @@ KINDS: dict[str, tuple[type[Recorded], type]] = {  # a part's kind: its wrapper,
     "log": (RecordedLog, MemoryLog), "agenda": (RecordedAgenda, MemoryAgenda)}
 
 
-def write_set(ops: list[Op], version: int) -> tuple[bytes, dict[str, str], list[Any]]:
-    """The ops recorded in a transaction that commits as world `version`: as a stream entry (each
-    value encoded once, shared with the commands), the part keys touched (-> owner), and the
-    commands COMMIT runs."""
+_LENGTH = struct.Struct(">I")  # each item of a write-set: its length, then its bytes
+
+
+def write_set(ops: list[Op], version: int) -> tuple[bytes, dict[str, str]]:
+    """The ops recorded in the transactions that commit as world `version`, as the one blob that
+    COMMIT runs (its Lua reads the items) and the stream keeps for other replicas to `replay`:
+    commands of length-prefixed items, each value encoded once; and the part keys touched (->
+    owner)."""
     encode = codec.encode
-    commands: list[Any] = []
-    replay: list[tuple[str, Name, str, tuple[Any, ...]]] = []
+    items: list[bytes] = []
     touched: dict[str, str] = {}
-    for index, (part, method, args) in enumerate(ops):
+    for index, (part, method, args) in enumerate(_superseded_dropped(ops)):
         if part is RESET:
-            keep = [escape(owner) for owner in args]
-            commands += ["reset", len(keep), *keep]
-            replay.append(("", (), "reset", args))
+            items += [b"reset", str(len(args)).encode(), *(escape(owner).encode() for owner in args)]
             continue
-        key, kind = part.key, part.kind
-        touched[key] = part.owner
+        key, kind = part.key.encode(), part.kind
+        touched[part.key] = part.owner
         if kind == "table":
             if method == "put":
-                value = encode(args[1])
-                commands += ["hset", key, args[0], value]
-                args = (args[0], value)
+                items += [b"hset", key, args[0].encode(), encode(args[1])]
             else:
-                commands += ["hdel", key, args[0]]
+                items += [b"hdel", key, args[0].encode()]
         elif kind == "counter":
-            commands += ["incrby", key, args[0]]
+            items += [b"incrby", key, str(args[0]).encode()]
         elif kind == "cell":
-            if args[0] is None:
-                commands += ["del", key]
-            else:
-                args = (encode(args[0]),)
-                commands += ["set", key, args[0]]
+            items += [b"del", key] if args[0] is None else [b"set", key, encode(args[0])]
         elif kind == "ordered":
             if method == "pop_oldest":
-                commands += ["zpopmin", key]
+                items += [b"zpopmin", key]
             else:
-                args = (encode(args[0]),)
-                commands += ["append" if method == "add" else "zrem", key, args[0]]
+                items += [b"append" if method == "add" else b"zrem", key, encode(args[0])]
         elif kind == "log":
-            if method == "append":
-                args = (encode(args[0]),)
-                commands += ["rpush", key, args[0]]
-            else:
-                commands += ["lpop", key]
+            items += [b"rpush", key, encode(args[0])] if method == "append" else [b"lpop", key]
         elif method == "add":  # agenda: the member carries (when, item), after its order
-            member = _ORDER.pack(version, index) + encode(args)
-            commands += ["zadd", key, repr(float(args[0])), member]
-            args = (member,)
+            items += [b"zadd", key, repr(float(args[0])).encode(), _ORDER.pack(version, index) + encode(args)]
         else:
-            commands += ["zpopmin", key]
-        replay.append((kind, part.name, method, args))
-    return encode(replay), touched, commands
+            items += [b"zpopmin", key]
+    pack = _LENGTH.pack
+    return b"".join(piece for item in items for piece in (pack(len(item)), item)), touched
 
 
-def replay(write_sets: list[bytes], replica: MemoryStore, part_of: PartOf) -> None:
-    """Apply other processes' write-sets, oldest first, to `replica`."""
+def _superseded_dropped(ops: list[Op]) -> list[Op]:
+    """`ops` less each write to a table row or a cell that a later op in the list overwrites (a
+    batch of requests writes the generator's state and a user's record many times): the world
+    they leave is the same, a reset between them included."""
+    last: dict[tuple[int, Any], int] = {}
+    for index, (part, _, args) in enumerate(ops):
+        if part is not RESET and part.kind in ("table", "cell"):
+            last[id(part), args[0] if part.kind == "table" else None] = index
+    if len(last) == sum(1 for part, _, _ in ops if part is not RESET and part.kind in ("table", "cell")):
+        return ops
+    return [op for index, op in enumerate(ops)
+            if op[0] is RESET or op[0].kind not in ("table", "cell")
+            or last[id(op[0]), op[2][0] if op[0].kind == "table" else None] == index]
+
+
+def _items(blob: bytes) -> Iterator[bytes]:
+    unpack, size, at, end = _LENGTH.unpack_from, _LENGTH.size, 0, len(blob)
+    while at < end:
+        (length,) = unpack(blob, at)
+        at += size + length
+        yield blob[at - length:at]
+
+
+def part_name(key: bytes, namespace: str) -> tuple[str, Name]:
+    """(kind, name) of a part's Redis key in `namespace`."""
+    kind, _, rest = key.decode()[len(namespace) + 1:].partition(":")
+    return kind, tuple(map(_unescape, rest.split("/"))) if rest else ()
+
+
+def replay(write_sets: list[bytes], namespace: str, replica: MemoryStore, part_of: PartOf) -> bool:
+    """Apply other processes' write-sets, oldest first, to `replica`; whether one was a reset."""
     decode = codec.decode
+    parts: dict[bytes, Any] = {}
+    was_reset = False
+
+    def part(key: bytes) -> Any:
+        found = parts.get(key)
+        if found is None:
+            found = parts[key] = part_of(*part_name(key, namespace))
+        return found
+
     for entry in write_sets:
-        for kind, name, method, args in decode(entry):
-            if kind == "":
-                replica.reset(args)
+        items = _items(entry)
+        for op in items:
+            if op == b"reset":
+                replica.reset([_unescape(next(items).decode()) for _ in range(int(next(items)))])
+                was_reset = True
                 continue
-            part = part_of(kind, name)
-            if kind == "table":
-                if method == "put":
-                    part.put(args[0], decode(args[1]))
-                else:
-                    part.delete(args[0])
-            elif kind == "counter":
-                part.add(args[0])
-            elif kind == "cell":
-                part.set(decode(args[0]) if args[0] is not None else None)
-            elif method == "pop_oldest":
-                part.pop_oldest()
-            elif kind == "ordered" and method == "add":
-                part.add(decode(args[0]))
-            elif kind == "ordered":
-                part.discard(decode(args[0]))
-            elif kind == "log":
-                part.append(decode(args[0]))
-            elif method == "add":  # agenda
-                part.add(*decode(args[0][_ORDER.size:]))
+            target = part(next(items))
+            if op == b"hset":
+                target.put(next(items).decode(), decode(next(items)))
+            elif op == b"hdel":
+                target.delete(next(items).decode())
+            elif op == b"incrby":
+                target.add(int(next(items)))
+            elif op == b"set":
+                target.set(decode(next(items)))
+            elif op == b"del":
+                target.set(None)
+            elif op == b"append":
+                target.add(decode(next(items)))
+            elif op == b"zrem":
+                target.discard(decode(next(items)))
+            elif op == b"rpush":
+                target.append(decode(next(items)))
+            elif op == b"lpop":
+                target.pop_oldest()
+            elif op == b"zadd":
+                next(items)  # the score: the member carries the time too
+                target.add(*decode(next(items)[_ORDER.size:]))
+            elif isinstance(target, MemoryOrdered):  # zpopmin
+                target.pop_oldest()
             else:
-                part.pop_due(float("inf"))
+                target.pop_due(float("inf"))
+    return was_reset
 
 
 def load(flat: list[Any], namespace: str, replica: MemoryStore, part_of: PartOf) -> None:
     """The whole world into `replica` from ACQUIRE's flat list of (part key, what it holds)."""
     decode = codec.decode
     replica.reset()
-    prefix = len(namespace) + 1
     for key, held in zip(flat[::2], flat[1::2]):
-        kind, _, rest = key.decode()[prefix:].partition(":")
+        kind, name = part_name(key, namespace)
         if kind not in KINDS:
             continue
-        name = tuple(map(_unescape, rest.split("/"))) if rest else ()
         part = part_of(kind, name)
         if kind == "table":
             for field, value in zip(held[::2], held[1::2]):

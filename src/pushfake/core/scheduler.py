@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -139,7 +140,13 @@ class Scheduler:
             while True:
                 if lease is not None and not await self._turn(lease):
                     continue
-                if self.run_due(limit=batch) == batch:
+                try:
+                    async with self._store.turn():  # a shared store: the world's turn, written in one go
+                        ran = self.run_due(limit=batch)
+                except Exception as exc:  # noqa: BLE001 - a shared store failed: the replica loads the world again
+                    log.warning("pushfake could not write the scheduled work it ran (%s: %s)", type(exc).__name__, exc)
+                    ran = 0
+                if ran == batch:
                     await asyncio.sleep(0)
                     continue
                 due = self.next_due()
@@ -184,9 +191,9 @@ class Scheduler:
         if held:
             self._renew_at = now + lease.ttl / 3
             if not was_held:
-                log.info("pushfake: this process runs the scheduled work now")
+                log.info("pushfake: process %d runs the scheduled work now", os.getpid())
         elif was_held:
-            log.warning("pushfake: this process lost the scheduler's lease; another runs the scheduled work")
+            log.warning("pushfake: process %d lost the scheduler's lease; another runs the scheduled work", os.getpid())
         return held
 
     def _let_go(self, lease: SchedulerLease) -> None:

@@ -23,13 +23,14 @@ owners named in `keep`; parts already handed out stay usable.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import random
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Generic, Protocol, TypeVar
 
 from pushfake.core.changes import Changes
@@ -137,6 +138,15 @@ class Store(Protocol):
     def changes(self, *name: str) -> Changes: ...
 
     def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def turn(self) -> AbstractAsyncContextManager[Any]:
+        """A unit of work on the event loop (a request, a turn of the scheduler): a shared
+        backend waits for this process's turn at the world without holding up the loop, and
+        writes what the block committed in one go when it ends."""
+
+    async def flushed(self) -> None:
+        """Return once what this process committed is readable by every process (a server
+        awaits it before a response starts)."""
 
     def reset(self, keep: Collection[str] = ()) -> None:
         """Empty every part, except those whose owner (the first part of the name) is in `keep`;
@@ -348,6 +358,12 @@ class MemoryStore:
 
     def transaction(self) -> threading.RLock:
         return self._lock
+
+    def turn(self) -> AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext()  # one process: its turn always, every commit everyone's
+
+    async def flushed(self) -> None:
+        pass
 
     def reset(self, keep: Collection[str] = ()) -> None:
         with self._lock:  # contents go; the parts stay, so references held elsewhere stay valid

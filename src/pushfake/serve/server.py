@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import signal
 import socket
 import sys
@@ -109,6 +110,7 @@ def run_server(fake: Fake, chosen: ServeSettings, admin_token: str | None, sock:
     if watch is not None:
         tasks.append(lambda: watch.run(fake, chosen.watch_interval))
     gc.freeze()  # the world just loaded lives as long as the server; keep it out of GC scans
+    _log_own_lines(chosen.log_level)
     limits = ServerLimits(header_timeout=chosen.header_timeout, body_timeout=chosen.body_timeout,
                           max_connections=chosen.max_connections)
     config = uvicorn_config(create_app(fake, admin_token=admin_token), limits=limits, log_level=chosen.log_level,
@@ -117,6 +119,17 @@ def run_server(fake: Fake, chosen: ServeSettings, admin_token: str | None, sock:
     output = AccessLogOutput(chosen.log_format) if chosen.access_log else contextlib.nullcontext()
     with _graceful_signals(server, signals), output:
         server.run(sockets=[sock])
+
+
+def _log_own_lines(level: str) -> None:
+    """pushfake's own log lines (which process runs the scheduled work, a shared store's trouble)
+    on stderr at the level uvicorn's use: `--log-level info` shows them all, the default its warnings."""
+    logger = logging.getLogger("pushfake")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def _banner(fake: Fake, base: str, admin_token: str | None, chosen: ServeSettings) -> list[str]:
