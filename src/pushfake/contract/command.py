@@ -31,6 +31,9 @@ from pushfake.contract.settings import (
 from pushfake.extras import MissingExtra, require
 
 SUITE = "pushfake.contract.pytest.suite"  # the module pytest runs (`--pyargs`)
+# The plugins its pytest loads, and no other (autoloading is off): the `--pushfake-*` options, the
+# suite's session (targets, reports). `--jobs` adds xdist.
+PLUGINS = ("-p", "pytest_pushfake.plugin", "-p", "pushfake.contract.pytest.session")
 EPILOG = ("credentials (environment only): " + ", ".join(ENV.values())
           + ". Against a real deployment the suite runs in safe mode: see the README, 'Checking a real deployment'.")
 
@@ -79,7 +82,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def pytest_args(args: argparse.Namespace, ini: str) -> list[str]:
     """The pytest command line the options stand for."""
-    argv = ["-c", ini, "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "--pyargs",
+    argv = ["-c", ini, "--rootdir", os.getcwd(), "-p", "no:cacheprovider", *PLUGINS, "--pyargs",
             _suite_module(), "--pushfake-seed", str(args.seed)]
     for target in args.target or []:
         argv += ["--pushfake-target", target]
@@ -152,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
             fh.write("[pytest]\njunit_family = xunit1\nfilterwarnings = ignore::pytest.PytestAssertRewriteWarning\n")
         # Python salts str hashes per process, and set and dict orders inside Schemathesis follow
         # them: pinned to the seed, the same seed sends the same requests in the same order.
-        env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED") or str(args.seed % 2**32)}
+        env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED") or str(args.seed % 2**32),
+               # only the plugins the suite needs (PLUGINS): another installed plugin may reorder or
+               # reseed the run, and loading them all costs 0.4 s
+               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         child = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args(args, ini)], env=env)
         try:
             return child.wait()
