@@ -34,7 +34,7 @@ def test_every_vendor_has_machines() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_machine_holds_against_the_fake(full_target: Target, name: str) -> None:
-    run(full_target, machines()[name], examples=10)
+    run(full_target, machines()[name], examples=5)
     assert full_target.gate.counts().get("answered", 0) > 0
 
 
@@ -63,7 +63,7 @@ def test_machine_keeps_to_safe_mode(name: str) -> None:
 
     target.reset = collect_then_reset  # type: ignore[method-assign]
     try:
-        run(target, machines()[name], examples=10)
+        run(target, machines()[name], examples=5)
         deliveries.extend(control.deliveries())
         table_devices = _table_devices(target)
     finally:
