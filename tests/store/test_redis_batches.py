@@ -6,13 +6,17 @@ Each `RedisStore` here stands for one process, on a real `redis-server`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
 
 import pytest
 import redis
 
-from pushfake.core.redis_store import LockLost, RedisStore
+from pushfake import ManualClock
+from pushfake.core.redis_store import LockLost
+from pushfake.core.scheduler import Scheduler
 
 
 def version(client: redis.Redis) -> int:
@@ -114,3 +118,40 @@ def test_a_batch_whose_lock_was_lost_is_an_error_and_its_writes_are_gone(replica
     assert store.counter("meanwhile").value == 1, "the replica loaded the world as Redis has it"
     store.counter("n").next()
     assert other.counter("n").value == 2
+
+
+def test_a_scheduler_turn_whose_writes_were_lost_is_done_again_on_the_next(replicas, redis_url, caplog):
+    caplog.set_level(logging.WARNING, logger="pushfake")
+    store, clock = replicas(idle_release=60), ManualClock()
+    scheduler = Scheduler(clock, store)
+    ran: list[int] = []
+
+    def job(payload: int) -> None:
+        ran.append(payload)
+        store.counter("jobs").next()
+        if ran == [1]:  # the first time: another process takes the world while this turn holds its writes
+            with redis.Redis.from_url(redis_url) as client:
+                client.delete("pushfake:lock")
+
+    scheduler.handle("job", job)
+    scheduler.call_at(clock.now(), "job", 1)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(scheduler.run_forever(idle_seconds=0.05))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(ran) >= 2:
+                break
+        scheduler.call_at(clock.now(), "job", 2)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if 2 in ran:
+                break
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert "could not write the scheduled work it ran (LockLost" in caplog.text
+    assert ran == [1, 1, 2], "the lost turn's job ran again, then the next"
+    assert replicas().counter("jobs").value == 2, "what the lost turn wrote is nowhere"

@@ -140,13 +140,7 @@ class Scheduler:
             while True:
                 if lease is not None and not await self._turn(lease):
                     continue
-                try:
-                    async with self._store.turn():  # a shared store: the world's turn, written in one go
-                        ran = self.run_due(limit=batch)
-                except Exception as exc:  # noqa: BLE001 - a shared store failed: the replica loads the world again
-                    log.warning("pushfake could not write the scheduled work it ran (%s: %s)", type(exc).__name__, exc)
-                    ran = 0
-                if ran == batch:
+                if await self._turn_of_work(batch) == batch:
                     await asyncio.sleep(0)
                     continue
                 due = self.next_due()
@@ -163,6 +157,24 @@ class Scheduler:
             self._loop = None
             if lease is not None:
                 self._let_go(lease)
+
+    async def _turn_of_work(self, batch: int) -> int:
+        """`run_due(batch)` as one turn at the store (a shared store: written in one round trip).
+        The work's own failure is raised as ever; the store's is logged and the work is looked at
+        again on the next turn (a shared store then loads the world as Redis has it)."""
+        failure: Exception | None = None
+        ran = 0
+        try:
+            async with self._store.turn():
+                try:
+                    ran = self.run_due(limit=batch)
+                except Exception as exc:  # noqa: BLE001 - raised below, once the turn is over
+                    failure = exc
+        except Exception as exc:  # noqa: BLE001 - the store's: never the end of the scheduler
+            log.warning("pushfake could not write the scheduled work it ran (%s: %s)", type(exc).__name__, exc)
+        if failure is not None:
+            raise failure
+        return ran
 
     async def _turn(self, lease: SchedulerLease) -> bool:
         """Whether this scheduler may run due work now: it holds the lease (renewed once a third
