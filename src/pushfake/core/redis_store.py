@@ -433,14 +433,10 @@ class RedisStore:
         to do while this process holds the lock: no other can have written."""
         if not self.fresh_reads or self._holding() or (self._depth and self._local._is_owned()):  # type: ignore[attr-defined]
             return
-        if not self._local.acquire(blocking=False):
-            return  # another thread here is in a transaction: the replica is current as of its start
-        try:
+        with self._local:  # after another thread's transaction or release, not during it
             if not self._held:
                 reply = self._acquire(keys=self._keys, args=[b"", 0, self._version, 0])
                 self._catch_up(reply)
-        finally:
-            self._local.release()
 
     def _catch_up(self, reply: list[Any]) -> None:
         try:
@@ -544,6 +540,8 @@ class RedisStore:
             return self._nothing_to_write()
         let_go = 2 if release else 1 if release is None and time.monotonic() - self._held_since >= self.hold_quantum else 0
         taken = self._take(let_go)
+        if let_go:  # it may let the lock go: until it is known, a read here does not trust the replica
+            self._held = False
         try:
             reply = self._commit_script(keys=self._keys, args=taken[0])
         except BaseException as exc:
@@ -632,8 +630,7 @@ class RedisStore:
             self._version, self._renewed_at = int(reply[1]), sent
             self._registered.update(fresh)
             self._wanted = bool(reply[3])
-            if reply[2]:
-                self._held = False
+            self._held = not reply[2]
             return actions
         self._lost = [*self._lost[-15:], (self._flushed, self._committed)]
         self._flushed = self._committed
